@@ -1,0 +1,156 @@
+//! `pycache-guard forbid` and `hook pre-commit`: block staged bytecode.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use bstr::{BString, ByteSlice};
+
+use crate::cli::ForbidArgs;
+use crate::config::{AllowList, ProjectConfig};
+use crate::display::PathStyle;
+use crate::exit::ExitStatus;
+use crate::git::Repo;
+use crate::guard::{self, Change, Verdict};
+use crate::index::Index;
+use crate::output::code;
+
+use super::Context;
+
+/// Groups longer than this are shortened in the report.
+const GROUP_LIMIT: usize = 8;
+/// How many names a shortened group still shows.
+const GROUP_SHOWN: usize = 5;
+
+/// Resolved options.
+pub struct Options {
+    /// Paths named by the pre-commit framework, relative to the current directory.
+    pub paths: Vec<std::path::PathBuf>,
+    /// Extra allow-list globs.
+    pub allow: Vec<String>,
+    /// Unstage the offenders.
+    pub fix: bool,
+}
+
+impl From<&ForbidArgs> for Options {
+    fn from(args: &ForbidArgs) -> Self {
+        Options { paths: args.paths.clone(), allow: args.allow.clone(), fix: args.fix }
+    }
+}
+
+/// Judges the staged set, reports offenders and optionally unstages them.
+pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
+    let repo = Repo::discover()?;
+    let workdir = repo.workdir()?.to_path_buf();
+    let config = ProjectConfig::load(&workdir)?;
+    let allow = AllowList::new(&config.allow, &options.allow)?;
+    let verdict = if options.paths.is_empty() {
+        let index = Index::load(&repo.index_location())?;
+        let head = repo.head_tree()?;
+        guard::judge_index(&index, head.as_ref(), &allow)
+    } else {
+        let mut named = Vec::with_capacity(options.paths.len());
+        for path in &options.paths {
+            let relative = crate::paths::repo_relative(&workdir, &context.cwd, path).with_context(|| {
+                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display())
+            })?;
+            named.push(relative);
+        }
+        guard::judge_named(&named, &allow)
+    };
+    if verdict.allowed > 0 {
+        context.printer.verbose(format!("{} bytecode entries allowed by the allow-list", verdict.allowed));
+    }
+    if verdict.passes() {
+        return Ok(ExitStatus::Success);
+    }
+    let style = context.path_style(&repo)?;
+    report(context, &style, &verdict);
+    if options.fix {
+        let paths: Vec<BString> = verdict.offenders.iter().map(|offender| offender.path.clone()).collect();
+        unstage(&repo, &paths)?;
+        context.printer.info(format!(
+            "unstaged {} {}; the files are still in the work tree. Review with {}, then commit again",
+            paths.len(),
+            plural(paths.len(), "entry", "entries"),
+            code("git status")
+        ));
+    } else {
+        let arguments: Vec<String> =
+            guard::untrack_arguments(&verdict).iter().map(|path| style.argument(&literal_pathspec(path))).collect();
+        context.printer.hint(format!(
+            "unstage them, keeping the files on disk:\n    git rm -r --cached -- {}\n  then keep bytecode out of future commits:\n    pycache-guard gitignore",
+            arguments.join(" ")
+        ));
+    }
+    Ok(ExitStatus::Findings)
+}
+
+fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 { one } else { many }
+}
+
+/// Prefixes `:(literal)` when git would read the path as a glob.
+fn literal_pathspec(path: &[u8]) -> BString {
+    if path.iter().any(|byte| b"*?[\\".contains(byte)) || path.starts_with(b":") {
+        let mut literal = BString::from(":(literal)");
+        literal.extend_from_slice(path);
+        literal
+    } else {
+        BString::from(path)
+    }
+}
+
+/// Prints the offenders grouped by folder.
+fn report(context: &Context, style: &PathStyle, verdict: &Verdict) {
+    let count = verdict.offenders.len();
+    context.printer.error(format!("commit blocked: {count} bytecode {} staged", plural(count, "file is", "files are")));
+    let mut groups: BTreeMap<Vec<u8>, Vec<&guard::Offender>> = BTreeMap::new();
+    for offender in &verdict.offenders {
+        let folder = offender.path.rfind_byte(b'/').map(|slash| offender.path[..slash].to_vec()).unwrap_or_default();
+        groups.entry(folder).or_default().push(offender);
+    }
+    let label = |change: Change| match change {
+        Change::Added => " (new)",
+        Change::Modified => " (modified)",
+        Change::Named => "",
+    };
+    for (folder, members) in &groups {
+        if members.len() == 1 {
+            let offender = members[0];
+            context.printer.detail(format!("  {}{}", style.show(&offender.path), label(offender.change)));
+            continue;
+        }
+        let shown_folder = style.show(folder);
+        context.printer.detail(format!("  {shown_folder}/ ({} files)", members.len()));
+        let shown = if members.len() > GROUP_LIMIT { GROUP_SHOWN } else { members.len() };
+        for offender in &members[..shown] {
+            let name = offender.path.rsplit_str("/").next().unwrap_or_default();
+            context.printer.detail(format!("      {}{}", crate::display::quote_path(name), label(offender.change)));
+        }
+        if shown < members.len() {
+            context.printer.detail(format!("      ... and {} more", members.len() - shown));
+        }
+    }
+}
+
+/// Drops new entries from the index and puts changed ones back to `HEAD`'s
+/// version, leaving the work tree alone. Goes through git so that the index
+/// (possibly `GIT_INDEX_FILE`) keeps git's own format and extensions.
+fn unstage(repo: &Repo, paths: &[BString]) -> Result<()> {
+    let mut input = Vec::new();
+    for path in paths {
+        input.extend_from_slice(path);
+        input.push(0);
+    }
+    let unborn = repo.head_tree()?.is_none();
+    let args: &[&str] = if unborn {
+        &["rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-", "--pathspec-file-nul"]
+    } else {
+        &["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul"]
+    };
+    let index = repo.index_path();
+    let env = [("GIT_INDEX_FILE", index.as_os_str()), ("GIT_LITERAL_PATHSPECS", std::ffi::OsStr::new("1"))];
+    repo.output_with(args, &input, &env)
+        .with_context(|| format!("cannot unstage the bytecode entries from `{}`", index.display()))?;
+    Ok(())
+}

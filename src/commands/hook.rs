@@ -1,0 +1,39 @@
+//! `pycache-guard hook <name>`: what the installed shims call.
+//!
+//! `PYCACHE_GUARD_SKIP=1` makes every hook a no-op. Unknown hook names do
+//! nothing, so a newer shim never breaks git with an older binary.
+
+use anyhow::Result;
+
+use crate::cli::HookArgs;
+use crate::exit::ExitStatus;
+
+use super::{Context, forbid};
+
+/// True when the user asked every hook to stand aside.
+pub fn skip_requested() -> bool {
+    std::env::var_os("PYCACHE_GUARD_SKIP").is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+/// Runs the named hook.
+pub fn run(context: &Context, args: &HookArgs) -> Result<ExitStatus> {
+    if skip_requested() {
+        context.printer.verbose("PYCACHE_GUARD_SKIP is set; hook skipped");
+        return Ok(ExitStatus::Success);
+    }
+    match args.name.as_str() {
+        "pre-commit" => {
+            let options = forbid::Options { paths: Vec::new(), allow: Vec::new(), fix: false };
+            forbid::run(context, &options).map_err(|error| {
+                error.context(super::Refusal::new(
+                    "pycache-guard could not check the staged files",
+                    "fix the cause above, or skip the check once with `PYCACHE_GUARD_SKIP=1 git commit ...`",
+                ))
+            })
+        }
+        other => {
+            context.printer.verbose(format!("pycache-guard has nothing to do in the `{other}` hook"));
+            Ok(ExitStatus::Success)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Project configuration: `[tool.pycache-guard]` in the root `pyproject.toml`.
+//!
+//! The file is read from the work tree, once per run. Unknown keys are refused
+//! so that a typo in `allow` does not silently let bytecode through.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+/// Problems with the configuration, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is invalid or `[tool.pycache-guard]` has unexpected content.
+    #[error("invalid `[tool.pycache-guard]` in `{path}`: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation, with line and column.
+        message: String,
+    },
+    /// An allow-list entry is not a valid glob.
+    #[error("invalid glob `{glob}` in {origin}: {message}")]
+    Glob {
+        /// The glob as written.
+        glob: String,
+        /// Where it came from (`pyproject.toml` or `--allow`).
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The `[tool.pycache-guard]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProjectConfig {
+    /// Bytecode paths that may be committed on purpose (globs from the repository root).
+    pub allow: Vec<String>,
+    /// Interpreters to compile with: bare names, resolved on `PATH`.
+    pub python: Vec<String>,
+    /// Sources that are never compiled (globs from the repository root).
+    pub exclude: Vec<String>,
+    /// Optimisation levels to compile at.
+    pub optimize: Vec<u8>,
+    /// Run rebuild hooks in the background.
+    pub background: bool,
+}
+
+#[derive(Deserialize)]
+struct PyProject {
+    #[serde(default)]
+    tool: Tool,
+}
+
+#[derive(Default, Deserialize)]
+struct Tool {
+    #[serde(rename = "pycache-guard", default)]
+    pycache_guard: Option<toml::Value>,
+}
+
+impl ProjectConfig {
+    /// Reads `pyproject.toml` at the work-tree root; a missing file or table is the default.
+    pub fn load(workdir: &Path) -> Result<ProjectConfig, ConfigError> {
+        let path = workdir.join("pyproject.toml");
+        let text = match fs_err::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectConfig::default()),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Self::parse(&text, &path)
+    }
+
+    /// Parses the content of a `pyproject.toml`.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<ProjectConfig, ConfigError> {
+        let parse_error = |message: String| ConfigError::Parse { path: path.to_path_buf(), message };
+        let text = std::str::from_utf8(bytes).map_err(|error| parse_error(format!("not UTF-8: {error}")))?;
+        // Only our table must be valid; the rest of the file belongs to other tools,
+        // but TOML has to parse as a whole for us to find the table at all.
+        let project: PyProject = toml::from_str(text).map_err(|error| parse_error(error.message().to_string()))?;
+        match project.tool.pycache_guard {
+            None => Ok(ProjectConfig::default()),
+            Some(table) => table.try_into().map_err(|error: toml::de::Error| parse_error(error.message().to_string())),
+        }
+    }
+}
+
+/// Paths exempt from the commit guard.
+#[derive(Clone, Debug)]
+pub struct AllowList {
+    globs: GlobSet,
+    empty: bool,
+}
+
+impl AllowList {
+    /// Builds the list from `pyproject.toml` globs and `--allow` globs.
+    pub fn new(from_config: &[String], from_command_line: &[String]) -> Result<AllowList, ConfigError> {
+        let mut builder = GlobSetBuilder::new();
+        let sources = [(from_config, "`pyproject.toml`"), (from_command_line, "`--allow`")];
+        for (globs, origin) in sources {
+            for glob in globs {
+                let pattern = glob.trim_start_matches("./").trim_start_matches('/');
+                let compiled =
+                    GlobBuilder::new(pattern).literal_separator(true).build().map_err(|error| ConfigError::Glob {
+                        glob: glob.clone(),
+                        origin: origin.to_string(),
+                        message: error.kind().to_string(),
+                    })?;
+                builder.add(compiled);
+            }
+        }
+        let globs = builder.build().map_err(|error| ConfigError::Glob {
+            glob: String::new(),
+            origin: "the allow-list".to_string(),
+            message: error.to_string(),
+        })?;
+        Ok(AllowList { empty: globs.is_empty(), globs })
+    }
+
+    /// True when `path` (repository-relative) or one of its folders matches.
+    pub fn allows(&self, path: &[u8]) -> bool {
+        if self.empty {
+            return false;
+        }
+        let mut candidate = Path::new(OsStr::from_bytes(path));
+        loop {
+            if self.globs.is_match(candidate) {
+                return true;
+            }
+            match candidate.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => candidate = parent,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ProjectConfig, ConfigError> {
+        ProjectConfig::parse(text.as_bytes(), Path::new("pyproject.toml"))
+    }
+
+    #[test]
+    fn reads_the_table_and_ignores_other_tools() {
+        let config = parse(
+            "[project]\nname = 'x'\n[tool.black]\nline-length = 1\n[tool.pycache-guard]\nallow = ['tests/**/*.pyc']\npython = ['python3.12']\n",
+        )
+        .unwrap();
+        assert_eq!(config.allow, ["tests/**/*.pyc"]);
+        assert_eq!(config.python, ["python3.12"]);
+        assert!(parse("[project]\nname = 'x'\n").unwrap().allow.is_empty());
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_toml() {
+        let error = parse("[tool.pycache-guard]\nalow = []\n").unwrap_err().to_string();
+        assert!(error.contains("alow"), "{error}");
+        assert!(parse("[tool.pycache-guard\n").is_err());
+    }
+
+    #[test]
+    fn allow_list_matches_paths_and_folders() {
+        let allow =
+            AllowList::new(&["tests/fixtures/*.pyc".into(), "vendor/**".into()], &["x/__pycache__".into()]).unwrap();
+        let cases: &[(&[u8], bool)] = &[
+            (b"tests/fixtures/a.pyc", true),
+            (b"tests/fixtures/sub/a.pyc", false),
+            (b"vendor/lib/__pycache__/m.cpython-312.pyc", true),
+            (b"x/__pycache__/m.cpython-312.pyc", true),
+            (b"m.pyc", false),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(allow.allows(path), *expected, "{}", String::from_utf8_lossy(path));
+        }
+        assert!(AllowList::new(&["a[".into()], &[]).is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! pycache-guard keeps Python bytecode where it belongs: out of commits, and
+//! honest across checkouts.
+//!
+//! The binary (`src/main.rs`) is a thin shell over [`run`]. The library is
+//! split by concern: [`artifact`] knows what bytecode is, [`guard`] judges a
+//! staged set, [`git`] is the only door to git, [`index`] reads big indexes
+//! fast, [`shim`] installs hooks, and `commands` turns all of it into output.
+
+pub mod artifact;
+pub mod cli;
+mod commands;
+pub mod config;
+pub mod display;
+pub mod exit;
+pub mod git;
+pub mod guard;
+pub mod index;
+pub mod output;
+pub mod paths;
+pub mod shim;
+
+use crate::cli::Cli;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+/// Runs a parsed command line: changes directory for `-C`, dispatches, and
+/// renders an error chain as `error:` / `caused by:` lines with a hint.
+pub fn run(cli: Cli, printer: Printer) -> ExitStatus {
+    if let Some(dir) = &cli.directory
+        && let Err(error) = std::env::set_current_dir(dir)
+    {
+        printer
+            .error(format!("cannot change to `{}`: {error}", display::quote_path(dir.as_os_str().as_encoded_bytes())));
+        return ExitStatus::Failure;
+    }
+    let hook_name = match &cli.command {
+        cli::Command::Hook(args) => Some(args.name.clone()),
+        _ => None,
+    };
+    let result = commands::Context::new(printer).and_then(|context| commands::dispatch(cli.command, &context));
+    match result {
+        Ok(status) => status,
+        Err(error) => {
+            render_error(&printer, &error);
+            // Hooks after checkout, merge and rewrite never fail the git command.
+            if hook_name.is_some_and(|name| name.starts_with("post-")) {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Failure
+            }
+        }
+    }
+}
+
+fn render_error(printer: &Printer, error: &anyhow::Error) {
+    printer.error(display::sanitize_text(&error.to_string()));
+    for cause in error.chain().skip(1) {
+        printer.detail(format!("  caused by: {}", display::sanitize_text(&cause.to_string())));
+    }
+    if let Some(hint) = commands::hint_for(error) {
+        printer.hint(hint);
+    }
+}
