@@ -1,0 +1,342 @@
+//! Hook shims: the POSIX `sh` scripts in `hooks/`, and installing them.
+//!
+//! Each shim execs `pycache-guard hook <name> "$@"`, using the absolute path
+//! recorded at install time and falling back to `PATH`. A marker line on the
+//! second line identifies our shims; every marker we ever wrote stays in
+//! [`KNOWN_MARKERS`] so that old shims are still recognised and upgraded. A
+//! foreign hook is moved aside to `<name>.pre-pycache-guard` and run first by
+//! the shim; `uninstall` puts it back byte for byte.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// A hook we can install.
+#[derive(Clone, Copy, Debug)]
+pub struct Shim {
+    /// git's name for the hook.
+    pub name: &'static str,
+    template: &'static str,
+}
+
+/// Every hook pycache-guard serves, with its shim.
+pub const SHIMS: [Shim; 4] = [
+    Shim { name: "pre-commit", template: include_str!("../hooks/pre-commit") },
+    Shim { name: "post-checkout", template: include_str!("../hooks/post-checkout") },
+    Shim { name: "post-merge", template: include_str!("../hooks/post-merge") },
+    Shim { name: "post-rewrite", template: include_str!("../hooks/post-rewrite") },
+];
+
+/// Marker prefixes of every shim version ever shipped.
+pub const KNOWN_MARKERS: [&str; 1] = ["# pycache-guard-shim "];
+
+/// The suffix a foreign hook gets when it is moved aside.
+pub const CHAINED_SUFFIX: &str = ".pre-pycache-guard";
+
+/// The template line that receives the recorded binary path.
+const EXE_LINE: &str = "exe=''";
+
+/// Failures while installing, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ShimError {
+    /// Reading, writing or renaming a hook file failed.
+    #[error("cannot {action} `{path}`")]
+    Io {
+        /// What we tried.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A foreign hook is present and a chained one too: we would lose one of them.
+    #[error("both `{hook}` and `{chained}` exist and neither is a pycache-guard shim")]
+    ChainOccupied {
+        /// The current hook.
+        hook: PathBuf,
+        /// The hook kept aside earlier.
+        chained: PathBuf,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ShimError {
+    let path = path.to_path_buf();
+    move |source| ShimError::Io { action, path, source }
+}
+
+impl Shim {
+    /// Finds the shim of a hook by name.
+    pub fn named(name: &str) -> Option<Shim> {
+        SHIMS.iter().copied().find(|shim| shim.name == name)
+    }
+
+    /// The script with the binary's absolute path recorded.
+    pub fn render(&self, exe: &Path) -> String {
+        let quoted = crate::display::shell_quote(exe.as_os_str().as_encoded_bytes());
+        let quoted = if quoted.starts_with('\'') || quoted.starts_with('$') { quoted } else { format!("'{quoted}'") };
+        self.template.replacen(EXE_LINE, &format!("exe={quoted}"), 1)
+    }
+}
+
+/// True when a hook file is one of our shims, of any version.
+pub fn is_ours(content: &[u8]) -> bool {
+    let second_line = content.split(|&byte| byte == b'\n').nth(1).unwrap_or_default();
+    KNOWN_MARKERS.iter().any(|marker| second_line.starts_with(marker.as_bytes()))
+}
+
+/// What `install` did to one hook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Installed {
+    /// The shim was written where there was none.
+    Created,
+    /// An older or different shim of ours was replaced.
+    Updated,
+    /// Our shim was already there, identical.
+    Unchanged,
+    /// A foreign hook was moved aside and will run before ours.
+    Chained {
+        /// Where the foreign hook now lives.
+        kept_as: PathBuf,
+    },
+}
+
+/// What `uninstall` did to one hook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Uninstalled {
+    /// Our shim was removed.
+    Removed,
+    /// Our shim was removed and the foreign hook put back.
+    Restored,
+    /// The hook there is not ours; it was left alone.
+    Foreign,
+    /// Nothing was installed.
+    Absent,
+}
+
+/// The path of the hook and of its chained predecessor.
+pub fn hook_paths(hooks_dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    (hooks_dir.join(name), hooks_dir.join(format!("{name}{CHAINED_SUFFIX}")))
+}
+
+fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ShimError> {
+    match std::fs::symlink_metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ShimError::Io { action: "inspect", path: path.to_path_buf(), source }),
+        // A dangling symlink still occupies the name; treat its content as foreign.
+        Ok(_) => Ok(Some(std::fs::read(path).unwrap_or_default())),
+    }
+}
+
+/// Writes `content` to `path` atomically with mode 0755.
+fn write_script(path: &Path, content: &str) -> Result<(), ShimError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir).map_err(io("create", dir))?;
+    let mut temporary =
+        tempfile::Builder::new().prefix(".pycache-guard-").tempfile_in(dir).map_err(io("write", dir))?;
+    std::io::Write::write_all(&mut temporary, content.as_bytes()).map_err(io("write", path))?;
+    temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o755)).map_err(io("set the mode of", path))?;
+    temporary.persist(path).map_err(|error| ShimError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source: error.error,
+    })?;
+    Ok(())
+}
+
+/// Installs one shim into `hooks_dir`, chaining a foreign hook that is there.
+pub fn install(hooks_dir: &Path, shim: Shim, exe: &Path) -> Result<Installed, ShimError> {
+    let (hook, chained) = hook_paths(hooks_dir, shim.name);
+    let wanted = shim.render(exe);
+    match read_existing(&hook)? {
+        None => {
+            write_script(&hook, &wanted)?;
+            Ok(Installed::Created)
+        }
+        Some(content) if is_ours(&content) => {
+            if content == wanted.as_bytes() && is_executable(&hook) {
+                return Ok(Installed::Unchanged);
+            }
+            write_script(&hook, &wanted)?;
+            Ok(Installed::Updated)
+        }
+        Some(_) => {
+            if read_existing(&chained)?.is_some() {
+                return Err(ShimError::ChainOccupied { hook, chained });
+            }
+            // A rename keeps the foreign hook byte for byte, with its mode, or as the symlink it is.
+            fs_err::rename(&hook, &chained).map_err(io("move aside", &hook))?;
+            if let Err(error) = write_script(&hook, &wanted) {
+                let _ = std::fs::rename(&chained, &hook);
+                return Err(error);
+            }
+            Ok(Installed::Chained { kept_as: chained })
+        }
+    }
+}
+
+/// Removes one shim, restoring the hook it chained.
+pub fn uninstall(hooks_dir: &Path, name: &str) -> Result<Uninstalled, ShimError> {
+    let (hook, chained) = hook_paths(hooks_dir, name);
+    match read_existing(&hook)? {
+        None => Ok(Uninstalled::Absent),
+        Some(content) if !is_ours(&content) => Ok(Uninstalled::Foreign),
+        Some(_) => {
+            if read_existing(&chained)?.is_some() {
+                fs_err::rename(&chained, &hook).map_err(io("restore", &chained))?;
+                Ok(Uninstalled::Restored)
+            } else {
+                fs_err::remove_file(&hook).map_err(io("remove", &hook))?;
+                Ok(Uninstalled::Removed)
+            }
+        }
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+}
+
+/// Hook managers that own the hooks folder in some repositories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Manager {
+    /// The pre-commit framework (or prek, which reads the same configuration).
+    PreCommit,
+    /// prek, identified by its generated hook.
+    Prek,
+    /// lefthook.
+    Lefthook,
+    /// husky.
+    Husky,
+}
+
+impl Manager {
+    /// The manager's name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::PreCommit => "the pre-commit framework",
+            Manager::Prek => "prek",
+            Manager::Lefthook => "lefthook",
+            Manager::Husky => "husky",
+        }
+    }
+
+    /// The configuration to add so that the manager runs pycache-guard.
+    pub fn snippet(self) -> &'static str {
+        match self {
+            Manager::PreCommit | Manager::Prek => PRE_COMMIT_SNIPPET,
+            Manager::Lefthook => LEFTHOOK_SNIPPET,
+            Manager::Husky => HUSKY_SNIPPET,
+        }
+    }
+
+    /// Where the snippet goes.
+    pub fn config_file(self) -> &'static str {
+        match self {
+            Manager::PreCommit | Manager::Prek => ".pre-commit-config.yaml",
+            Manager::Lefthook => "lefthook.yml",
+            Manager::Husky => ".husky/<hook>",
+        }
+    }
+}
+
+const PRE_COMMIT_SNIPPET: &str = r#"repos:
+  - repo: local
+    hooks:
+      - id: forbid-pycache
+        name: forbid Python bytecode
+        entry: pycache-guard forbid
+        language: system
+        files: '(^|/)__pycache__(/|$)|\.py[co]$|\$py\.class$'
+        stages: [pre-commit, pre-merge-commit, manual]
+      - id: pycache-rebuild
+        name: rebuild Python bytecode caches
+        entry: pycache-guard rebuild --hook
+        language: system
+        always_run: true
+        pass_filenames: false
+        stages: [post-checkout, post-merge, post-rewrite]
+"#;
+
+const LEFTHOOK_SNIPPET: &str = r#"pre-commit:
+  commands:
+    pycache-guard:
+      run: pycache-guard hook pre-commit
+post-checkout:
+  commands:
+    pycache-guard:
+      run: pycache-guard hook post-checkout {0}
+post-merge:
+  commands:
+    pycache-guard:
+      run: pycache-guard hook post-merge {0}
+post-rewrite:
+  commands:
+    pycache-guard:
+      run: pycache-guard hook post-rewrite {0}
+      use_stdin: true
+"#;
+
+const HUSKY_SNIPPET: &str = r#"# .husky/pre-commit
+pycache-guard hook pre-commit
+# .husky/post-checkout
+pycache-guard hook post-checkout "$@"
+# .husky/post-merge
+pycache-guard hook post-merge "$@"
+# .husky/post-rewrite
+pycache-guard hook post-rewrite "$@"
+"#;
+
+/// Finds a hook manager from its configuration files, `core.hooksPath`, or the
+/// hooks it generated.
+pub fn detect_manager(workdir: &Path, hooks_dir: &Path) -> Option<Manager> {
+    for shim in SHIMS {
+        let Ok(content) = std::fs::read(hooks_dir.join(shim.name)) else { continue };
+        let content = String::from_utf8_lossy(&content);
+        if content.contains("File generated by prek") || content.contains("prek hook-impl") {
+            return Some(Manager::Prek);
+        }
+        if content.contains("File generated by pre-commit") {
+            return Some(Manager::PreCommit);
+        }
+        if content.contains("lefthook") {
+            return Some(Manager::Lefthook);
+        }
+        if content.contains("husky") {
+            return Some(Manager::Husky);
+        }
+    }
+    let exists = |name: &str| workdir.join(name).exists();
+    if hooks_dir.components().any(|part| part.as_os_str() == ".husky") || exists(".husky") {
+        return Some(Manager::Husky);
+    }
+    if ["lefthook.yml", ".lefthook.yml", "lefthook.yaml", ".lefthook.yaml", "lefthook.toml", ".lefthook.toml"]
+        .iter()
+        .any(|name| exists(name))
+    {
+        return Some(Manager::Lefthook);
+    }
+    if exists("prek.toml") {
+        return Some(Manager::Prek);
+    }
+    if exists(".pre-commit-config.yaml") || exists(".pre-commit-config.yml") {
+        return Some(Manager::PreCommit);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_shims_record_the_binary_and_stay_ours() {
+        for shim in SHIMS {
+            assert!(shim.template.contains(EXE_LINE), "{} has no exe line", shim.name);
+            assert!(shim.template.contains(&format!("hook {} \"$@\"", shim.name)), "{}", shim.name);
+            let rendered = shim.render(Path::new("/opt/my tools/pycache-guard"));
+            assert!(rendered.contains("exe='/opt/my tools/pycache-guard'"), "{rendered}");
+            assert!(is_ours(rendered.as_bytes()));
+        }
+        assert!(!is_ours(b"#!/bin/sh\necho pycache-guard-shim\n"));
+    }
+}
