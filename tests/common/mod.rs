@@ -1,0 +1,185 @@
+//! Shared harness for the integration tests: real git repositories in
+//! temporary folders, isolated from the machine's git configuration, and the
+//! built binary run against them.
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+pub mod python;
+pub mod tools;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pycache-guard"))
+}
+
+/// What a finished process left.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Panics with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A temporary world: a home folder with its own git config, and a repository.
+pub struct TestEnv {
+    temp: tempfile::TempDir,
+    /// The repository's work tree (canonical).
+    pub repo: PathBuf,
+    /// The isolated home folder.
+    pub home: PathBuf,
+    /// Extra environment for every command.
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// The variables every child process gets; nothing else leaks in from the machine.
+fn base_env(home: &Path, ceiling: &Path) -> Vec<(String, String)> {
+    let real_home = std::env::var("HOME").unwrap_or_default();
+    let pyenv_root = std::env::var("PYENV_ROOT").unwrap_or_else(|_| format!("{real_home}/.pyenv"));
+    let keep_or = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+    vec![
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+        ("HOME".into(), home.display().to_string()),
+        ("GIT_CONFIG_GLOBAL".into(), home.join(".gitconfig").display().to_string()),
+        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+        ("GIT_CEILING_DIRECTORIES".into(), ceiling.display().to_string()),
+        ("LC_ALL".into(), "C".into()),
+        ("NO_COLOR".into(), "1".into()),
+        ("PYENV_ROOT".into(), pyenv_root),
+        ("CARGO_HOME".into(), keep_or("CARGO_HOME", format!("{real_home}/.cargo"))),
+        ("RUSTUP_HOME".into(), keep_or("RUSTUP_HOME", format!("{real_home}/.rustup"))),
+        ("TMPDIR".into(), keep_or("TMPDIR", "/tmp".into())),
+    ]
+}
+
+impl TestEnv {
+    /// A new world with an initialised repository in `repo/` on branch `main`.
+    pub fn new() -> TestEnv {
+        let env = TestEnv::empty();
+        env.git(&["init", "-q", "-b", "main", "."]);
+        env
+    }
+
+    /// A world whose `repo/` folder exists but is not a repository.
+    pub fn empty() -> TestEnv {
+        let temp = tempfile::Builder::new().prefix("pycache-guard-test-").tempdir().expect("temporary folder");
+        let root = temp.path().canonicalize().expect("canonical temporary folder");
+        let home = root.join("home");
+        let repo = root.join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(
+            home.join(".gitconfig"),
+            "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n[protocol \"file\"]\n\tallow = always\n",
+        )
+        .unwrap();
+        TestEnv { temp, repo, home, extra_env: Vec::new() }
+    }
+
+    /// The temporary root that holds `home/` and `repo/`.
+    pub fn root(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// A command with the isolated environment, started in `dir`.
+    pub fn command_in(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
+        let mut command = Command::new(program);
+        command.env_clear().current_dir(dir).stdin(Stdio::null());
+        let ceiling = self.repo.parent().unwrap();
+        command.envs(base_env(&self.home, ceiling));
+        command.envs(self.extra_env.iter().map(|(key, value)| (key, value)));
+        command
+    }
+
+    /// Runs git in the repository and asserts success.
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> Run {
+        self.git_in(&self.repo, args)
+    }
+
+    /// Runs git in `dir` and asserts success.
+    #[track_caller]
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let run = Run::from(self.command_in("git", dir).args(args).output().expect("git runs"));
+        assert_eq!(run.code, 0, "git {args:?} failed\n{}\n{}", run.stdout, run.stderr);
+        run
+    }
+
+    /// Runs git in the repository and returns whatever happened.
+    pub fn git_status(&self, args: &[&str]) -> Run {
+        Run::from(self.command_in("git", &self.repo).args(args).output().expect("git runs"))
+    }
+
+    /// Runs the binary in the repository.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in(&self.repo, args)
+    }
+
+    /// Runs the binary in `dir`.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        Run::from(self.command_in(binary(), dir).args(args).output().expect("binary runs"))
+    }
+
+    /// Writes a file below the repository, creating folders.
+    pub fn write(&self, path: impl AsRef<Path>, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.repo.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Writes a file whose name is raw bytes (relative to the repository).
+    pub fn write_bytes_name(&self, name: &[u8], content: &[u8]) -> PathBuf {
+        let path = self.repo.join(OsStr::from_bytes(name));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Reads a file below the repository.
+    pub fn read(&self, path: impl AsRef<Path>) -> Vec<u8> {
+        std::fs::read(self.repo.join(path)).unwrap()
+    }
+
+    /// Stages everything and commits.
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--no-verify", "-m", message]);
+    }
+
+    /// The paths in the index, one per entry.
+    pub fn staged_paths(&self) -> Vec<String> {
+        let run = self.git(&["ls-files", "-z"]);
+        run.stdout.split('\0').filter(|path| !path.is_empty()).map(str::to_string).collect()
+    }
+
+    /// Installs the binary's hooks through the binary itself.
+    pub fn install_hooks(&self) {
+        self.run(&["install"]).expect_code(0);
+    }
+}

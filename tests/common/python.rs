@@ -1,0 +1,1 @@
+//! Finding real CPython interpreters on this machine at run time.
