@@ -80,6 +80,14 @@ pub enum Command {
     /// those; without, judges the index git is about to commit against HEAD,
     /// like `hook pre-commit`.
     Forbid(ForbidArgs),
+
+    /// Make git ignore bytecode, without disturbing your own rules.
+    ///
+    /// Checks whether `__pycache__/`, `*.py[cod]` and `*$py.class` are in
+    /// effect, as git judges it over every ignore source, and adds the missing
+    /// rules as one block. Your own `!` exceptions keep winning. Exits 1 when it
+    /// changed the file, as formatters do.
+    Gitignore(GitignoreArgs),
 }
 
 /// `install` options.
@@ -118,4 +126,21 @@ pub struct ForbidArgs {
     /// Unstage the offending entries (the files stay on disk); still exits 1.
     #[arg(long)]
     pub fix: bool,
+}
+
+/// `gitignore` options.
+#[derive(Debug, Args)]
+pub struct GitignoreArgs {
+    /// Write nothing; list the missing rules and exit 1 if any are missing.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+
+    /// Write nothing; print the change as a unified diff.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The file to add the rules to: a `.gitignore` in the work tree, or
+    /// `.git/info/exclude` to keep them local [default: the root `.gitignore`].
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
 }

@@ -228,6 +228,25 @@ impl Repo {
         values
     }
 
+    /// `core.excludesFile`, or git's default `$XDG_CONFIG_HOME/git/ignore`
+    /// (`~/.config/git/ignore`).
+    pub fn excludes_file(&self) -> Option<PathBuf> {
+        if let Ok(path) = self.repo.config().and_then(|config| config.get_path("core.excludesfile")) {
+            return Some(path);
+        }
+        let config_home = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".config")))?;
+        Some(config_home.join("git/ignore"))
+    }
+
+    /// Paths git shows in the work tree: tracked, and untracked but not ignored.
+    pub fn visible_files(&self) -> Result<Vec<Vec<u8>>, GitError> {
+        let out = self.output(&["ls-files", "-z", "--cached", "--others", "--exclude-standard"])?;
+        Ok(out.split(|&byte| byte == 0).filter(|path| !path.is_empty()).map(<[u8]>::to_vec).collect())
+    }
+
     /// A boolean config value.
     pub fn config_bool(&self, key: &str) -> Option<bool> {
         self.repo.config().ok()?.get_bool(key).ok()

@@ -13,6 +13,7 @@ pub mod config;
 pub mod display;
 pub mod exit;
 pub mod git;
+pub mod gitignore;
 pub mod guard;
 pub mod index;
 pub mod output;

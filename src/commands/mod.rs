@@ -2,6 +2,7 @@
 //! what the person sees. One file per subcommand.
 
 mod forbid;
+mod gitignore;
 mod hook;
 mod install;
 mod uninstall;
@@ -53,6 +54,7 @@ pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
         Command::Uninstall => uninstall::run(context),
         Command::Hook(args) => hook::run(context, &args),
         Command::Forbid(args) => forbid::run(context, &forbid::Options::from(&args)),
+        Command::Gitignore(args) => gitignore::run(context, &args),
     }
 }
 
@@ -88,6 +90,9 @@ pub fn hint_for(error: &anyhow::Error) -> Option<String> {
                 }
                 _ => None,
             };
+        }
+        if let Some(crate::gitignore::GitignoreError::Read { .. }) = cause.downcast_ref() {
+            return Some("check the file's permissions; nothing was changed".into());
         }
         if cause.downcast_ref::<crate::config::ConfigError>().is_some() {
             return Some("fix `[tool.pycache-guard]` in `pyproject.toml`; the keys are listed in the README".into());

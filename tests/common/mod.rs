@@ -183,3 +183,36 @@ impl TestEnv {
         self.run(&["install"]).expect_code(0);
     }
 }
+
+/// True when the tests run as root, where permission bits do not stop reads.
+pub fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().map(|out| out.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+impl TestEnv {
+    /// Opens the temporary world up to the unprivileged user of
+    /// [`TestEnv::run_unprivileged`]; call it before taking permissions away.
+    pub fn open_up(&self) {
+        if !running_as_root() {
+            return;
+        }
+        let status = Command::new("chmod").args(["-R", "a+rwX"]).arg(self.root()).status().unwrap();
+        assert!(status.success());
+        std::fs::write(
+            self.home.join(".gitconfig"),
+            std::fs::read_to_string(self.home.join(".gitconfig")).unwrap() + "[safe]\n\tdirectory = *\n",
+        )
+        .unwrap();
+    }
+
+    /// Runs the binary as an unprivileged user, so that permission bits count
+    /// even when the tests run as root (`setpriv` to `nobody`).
+    pub fn run_unprivileged(&self, args: &[&str]) -> Run {
+        if !running_as_root() {
+            return self.run(args);
+        }
+        let mut command = self.command_in("setpriv", &self.repo);
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(binary()).args(args);
+        Run::from(command.output().expect("setpriv runs"))
+    }
+}

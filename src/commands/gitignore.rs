@@ -1,0 +1,227 @@
+//! `pycache-guard gitignore`: make the repository ignore bytecode.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use bstr::{BString, ByteSlice};
+
+use crate::artifact::is_bytecode_path;
+use crate::cli::GitignoreArgs;
+use crate::config::{AllowList, ProjectConfig};
+use crate::display::PathStyle;
+use crate::exit::ExitStatus;
+use crate::git::Repo;
+use crate::gitignore::{self, Rule, RuleCoverage, SourcePaths, Sources};
+use crate::index::Index;
+use crate::output::code;
+
+use super::{Context, Refusal};
+
+/// What the repository's ignore rules look like, with everything needed to change them.
+pub struct Survey {
+    /// Every ignore source, compiled.
+    pub sources: Sources,
+    /// Each bytecode rule and its probes.
+    pub coverage: Vec<RuleCoverage>,
+    /// Visible bytecode paths: the ones a user negation may protect.
+    pub candidates: Vec<(Vec<u8>, bool)>,
+}
+
+impl Survey {
+    /// The rules no pattern covers.
+    pub fn missing(&self) -> Vec<Rule> {
+        self.coverage.iter().filter(|rule| rule.missing()).map(|rule| rule.rule).collect()
+    }
+}
+
+/// Reads every ignore source and probes the bytecode rules.
+pub fn survey(repo: &Repo) -> Result<Survey> {
+    let workdir = repo.workdir()?.to_path_buf();
+    let visible = repo.visible_files()?;
+    let per_directory: Vec<PathBuf> = visible
+        .iter()
+        .filter(|path| path.rsplit_str("/").next() == Some(b".gitignore"))
+        .map(|path| crate::paths::in_workdir(&workdir, path))
+        .chain(std::iter::once(workdir.join(".gitignore")))
+        .collect();
+    let folders: Vec<Vec<u8>> =
+        visible.iter().filter_map(|path| path.strip_suffix(b"/.gitignore").map(<[u8]>::to_vec)).collect();
+    let paths = SourcePaths {
+        workdir: workdir.clone(),
+        info_exclude: repo.common_dir().join("info/exclude"),
+        excludes_file: repo.excludes_file(),
+        per_directory,
+    };
+    let sources = Sources::load(&paths)?;
+    let coverage = gitignore::coverage(&sources, &folders);
+    let mut candidates: Vec<(Vec<u8>, bool)> =
+        visible.into_iter().filter(|path| is_bytecode_path(path)).map(|path| (path, false)).collect();
+    for rule in &coverage {
+        candidates.extend(rule.probes.iter().map(|(path, is_dir, _)| (path.clone(), *is_dir)));
+    }
+    Ok(Survey { sources, coverage, candidates })
+}
+
+/// Resolves `--file` (or the root `.gitignore`) and refuses files git does not read.
+fn target_file(context: &Context, repo: &Repo, sources: &Sources, file: Option<&Path>) -> Result<PathBuf> {
+    let workdir = repo.workdir()?;
+    let Some(file) = file else { return Ok(workdir.join(".gitignore")) };
+    let absolute = crate::paths::normalize(&context.cwd.join(file));
+    let info_exclude = crate::paths::normalize(&repo.common_dir().join("info/exclude"));
+    let inside = absolute.starts_with(workdir) || absolute.starts_with(repo.common_dir());
+    if !inside {
+        return Err(Refusal::new(
+            format!("`{}` is outside the repository at `{}`", absolute.display(), workdir.display()),
+            "name a `.gitignore` in the work tree, or `.git/info/exclude` to keep the rules local",
+        )
+        .into());
+    }
+    if absolute == info_exclude || sources.is_ignore_file(&absolute) {
+        return Ok(absolute);
+    }
+    Err(Refusal::new(
+        format!("git does not read `{}` as an ignore file", absolute.display()),
+        "name a `.gitignore` in the work tree, or `.git/info/exclude` to keep the rules local",
+    )
+    .into())
+}
+
+/// Refuses a symbolic link: git (since 2.32) does not read a `.gitignore` that
+/// is one, and replacing it with a regular file would destroy the link.
+fn refuse_symlink(target: &Path, style: &PathStyle) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(target) else { return Ok(()) };
+    if !meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    let points_to = std::fs::read_link(target).unwrap_or_default();
+    let is_gitignore = target.file_name().is_some_and(|name| name == ".gitignore");
+    let why = if is_gitignore {
+        "git does not read a `.gitignore` that is a symbolic link, so rules written there would have no effect"
+    } else {
+        "writing through it could change a file outside the repository"
+    };
+    Err(Refusal::new(
+        format!("{} is a symbolic link to `{}`; {why}", code(style.show_absolute(target)), points_to.display()),
+        "replace the link with a regular file, or keep the rules local with `pycache-guard gitignore --file .git/info/exclude`",
+    )
+    .into())
+}
+
+/// Checks, adds or previews the bytecode rules.
+pub fn run(context: &Context, args: &GitignoreArgs) -> Result<ExitStatus> {
+    let repo = Repo::discover()?;
+    let style = context.path_style(&repo)?;
+    let survey = survey(&repo)?;
+    let missing = survey.missing();
+    let target = target_file(context, &repo, &survey.sources, args.file.as_deref())?;
+    let shown_target = code(style.show_absolute(&target));
+    if missing.is_empty() {
+        context.printer.info("every bytecode rule is in effect");
+        report_tracked(context, &repo, &style, &survey.sources)?;
+        return Ok(ExitStatus::Success);
+    }
+    if args.check {
+        for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
+            let evidence = match rule.evidence() {
+                Some((path, true)) => format!("{}/", style.show(path)),
+                Some((path, false)) => style.show(path),
+                None => String::new(),
+            };
+            context
+                .printer
+                .error(format!("missing ignore rule {} (`{evidence}` is not ignored)", code(rule.rule.line)));
+        }
+        context.printer.hint("add them with `pycache-guard gitignore`");
+        return Ok(ExitStatus::Findings);
+    }
+    refuse_symlink(&target, &style)?;
+    let before = match std::fs::read(&target) {
+        Ok(bytes) => Some(bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error).with_context(|| format!("cannot read `{}`", target.display())),
+    };
+    let edit = gitignore::plan_edit(before.as_deref(), &missing);
+    let mut after = survey.sources.clone();
+    after.set(&target, &edit.after);
+    let conflicts = gitignore::conflicts(&survey.sources, &after, &survey.candidates);
+    if !conflicts.is_empty() {
+        report_conflicts(context, &style, &conflicts);
+        return Ok(ExitStatus::Findings);
+    }
+    let label = style.relative(target.strip_prefix(repo.workdir()?).unwrap_or(&target).as_os_str().as_encoded_bytes());
+    if args.dry_run {
+        let label = if target.starts_with(repo.workdir()?) {
+            label.to_str_lossy().into_owned()
+        } else {
+            target.display().to_string()
+        };
+        context.printer.data(gitignore::unified_diff(&label, &edit).trim_end());
+        return Ok(ExitStatus::Success);
+    }
+    if let Some(parent) = target.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    gitignore::write_atomic(&target, &edit.after)?;
+    let added: Vec<String> = edit.added.iter().map(code).collect();
+    context.printer.info(format!("added {} to {shown_target}: {}", plural_rules(added.len()), added.join(", ")));
+    report_tracked(context, &repo, &style, &after)?;
+    Ok(ExitStatus::Findings)
+}
+
+fn plural_rules(count: usize) -> String {
+    if count == 1 { "1 rule".into() } else { format!("{count} rules") }
+}
+
+fn report_conflicts(context: &Context, style: &PathStyle, conflicts: &[gitignore::Conflict]) {
+    context.printer.error(format!(
+        "adding the bytecode rules would ignore {} that you un-ignored on purpose; nothing was written",
+        if conflicts.len() == 1 { "1 path".to_string() } else { format!("{} paths", conflicts.len()) }
+    ));
+    for conflict in conflicts {
+        context.printer.detail(format!(
+            "  {}: un-ignored by `{}` ({}:{}), would be ignored by `{}`",
+            style.show(&conflict.path),
+            crate::display::sanitize_text(&conflict.negation.pattern),
+            style.show_absolute(&conflict.negation.file),
+            conflict.negation.line,
+            crate::display::sanitize_text(&conflict.ignored_by.pattern),
+        ));
+    }
+    context.printer.hint(
+        "git cannot re-include a file inside an ignored folder, and a deeper or earlier ignore file overrides a later one; \
+         add the rules by hand where your exceptions still win (for `__pycache__/`, `**/__pycache__/*` keeps the folder itself un-ignored), \
+         or write them to the file that holds the exception with `--file`",
+    );
+}
+
+/// Lists tracked bytecode that the rules now ignore: ignore rules do not untrack files.
+fn report_tracked(context: &Context, repo: &Repo, style: &PathStyle, sources: &Sources) -> Result<()> {
+    let config = ProjectConfig::load(repo.workdir()?)?;
+    let allow = AllowList::new(&config.allow, &[])?;
+    let index = Index::load(&repo.index_location())?;
+    let tracked: Vec<BString> = index
+        .entries()
+        .filter(|entry| entry.stage == 0 && is_bytecode_path(entry.path) && !allow.allows(entry.path))
+        .filter(|entry| sources.verdict(entry.path, false).is_ignored())
+        .map(|entry| entry.path.to_owned())
+        .collect();
+    if tracked.is_empty() {
+        return Ok(());
+    }
+    context.printer.warning(format!(
+        "{} tracked bytecode {} ignored now, but ignore rules do not untrack files:",
+        tracked.len(),
+        if tracked.len() == 1 { "file is" } else { "files are" }
+    ));
+    for path in tracked.iter().take(10) {
+        context.printer.info(format!("  {}", style.show(path)));
+    }
+    if tracked.len() > 10 {
+        context.printer.info(format!("  ... and {} more", tracked.len() - 10));
+    }
+    let arguments: Vec<String> = tracked.iter().map(|path| style.argument(path)).collect();
+    context
+        .printer
+        .hint(format!("untrack them, keeping the files on disk:\n    git rm -r --cached -- {}", arguments.join(" ")));
+    Ok(())
+}
