@@ -88,6 +88,16 @@ pub enum Command {
     /// rules as one block. Your own `!` exceptions keep winning. Exits 1 when it
     /// changed the file, as formatters do.
     Gitignore(GitignoreArgs),
+
+    /// Recompile changed sources with the real interpreters; remove bytecode that would lie.
+    ///
+    /// With PATHS, recompiles the tracked sources under them. With `--since`,
+    /// what changed since a revision; with `--all`, every tracked source.
+    /// Without any, scans tracked sources for caches that no longer match
+    /// (a stat and a 16-byte header each) and recompiles those. Orphaned
+    /// caches of deleted sources are removed along the way. The git hooks
+    /// post-checkout, post-merge and post-rewrite run the same code.
+    Rebuild(RebuildArgs),
 }
 
 /// `install` options.
@@ -143,4 +153,72 @@ pub struct GitignoreArgs {
     /// `.git/info/exclude` to keep them local [default: the root `.gitignore`].
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+}
+
+/// `--invalidation-mode` values, as `py_compile.PycInvalidationMode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeChoice {
+    /// Validated by the source's mtime and size.
+    Timestamp,
+    /// Validated by a hash of the source on every import.
+    CheckedHash,
+    /// Hash-based, never validated on import.
+    UncheckedHash,
+}
+
+/// `rebuild` options.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Recompile the tracked sources under these files or folders.
+    pub paths: Vec<PathBuf>,
+
+    /// Recompile what changed between REV and `HEAD`, and sweep after deletions.
+    #[arg(long, value_name = "REV", conflicts_with_all = ["all", "paths"])]
+    pub since: Option<String>,
+
+    /// The end of the `--since` range [default: HEAD].
+    #[arg(long, value_name = "REV", requires = "since", hide = true)]
+    pub until: Option<String>,
+
+    /// What the index changed against `HEAD` (after a squash merge).
+    #[arg(long, hide = true, conflicts_with_all = ["all", "paths", "since"])]
+    pub staged: bool,
+
+    /// Recompile every tracked source.
+    #[arg(long, conflicts_with = "paths")]
+    pub all: bool,
+
+    /// Interpreter to compile with (repeatable): a name on `PATH` or a path.
+    #[arg(long = "python", value_name = "PY")]
+    pub python: Vec<String>,
+
+    /// Optimisation level to compile at (repeatable) [default: 0].
+    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub optimize: Vec<u8>,
+
+    /// How new files are validated [default: the existing file's mode, else
+    /// checked-hash when SOURCE_DATE_EPOCH is set, else timestamp].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub invalidation_mode: Option<ModeChoice>,
+
+    /// Worker processes per interpreter [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Seconds one file may take before its worker is stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Print what would be compiled and removed, and do nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run as a hook of the pre-commit framework or prek: read the
+    /// `PRE_COMMIT_*` variables, stay quiet, and always exit 0.
+    #[arg(long)]
+    pub hook: bool,
+
+    /// Detach and return at once; the work is logged in `.git/pycache-guard/rebuild.log`.
+    #[arg(long)]
+    pub background: bool,
 }

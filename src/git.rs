@@ -247,10 +247,63 @@ impl Repo {
         Ok(out.split(|&byte| byte == 0).filter(|path| !path.is_empty()).map(<[u8]>::to_vec).collect())
     }
 
+    /// The commit a revision names, if it exists (`ORIG_HEAD`, `HEAD@{1}`, an id).
+    pub fn resolve_commit(&self, spec: &str) -> Option<String> {
+        let object = self.repo.revparse_single(spec).ok()?;
+        object.peel_to_commit().ok().map(|commit| commit.id().to_string())
+    }
+
+    /// The paths that differ between two commits, by tree entry ids only:
+    /// no rename detection and no blob is read (a partial clone would fetch it).
+    pub fn diff_commits(&self, old: &str, new: &str) -> Result<Vec<crate::changes::Change>, GitError> {
+        let tree = |spec: &str| {
+            self.repo
+                .revparse_single(spec)
+                .and_then(|object| object.peel_to_tree())
+                .map_err(library(format!("read the tree of `{spec}`")))
+        };
+        let (old_tree, new_tree) = (tree(old)?, tree(new)?);
+        let mut options = git2::DiffOptions::new();
+        options.skip_binary_check(true).include_typechange(true);
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options))
+            .map_err(library(format!("compare `{old}` with `{new}`")))?;
+        Ok(deltas(&diff))
+    }
+
+    /// The paths staged in the index that differ from `HEAD` (after a squash merge).
+    pub fn diff_head_to_index(&self) -> Result<Vec<crate::changes::Change>, GitError> {
+        let head = self.head_tree()?;
+        let index = self.repo.index().map_err(library("read the index"))?;
+        let mut options = git2::DiffOptions::new();
+        options.skip_binary_check(true).include_typechange(true);
+        let diff = self
+            .repo
+            .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))
+            .map_err(library("compare the index with `HEAD`"))?;
+        Ok(deltas(&diff))
+    }
+
     /// A boolean config value.
     pub fn config_bool(&self, key: &str) -> Option<bool> {
         self.repo.config().ok()?.get_bool(key).ok()
     }
+}
+
+fn deltas(diff: &git2::Diff<'_>) -> Vec<crate::changes::Change> {
+    use crate::changes::{Change, ChangeKind};
+    diff.deltas()
+        .filter_map(|delta| {
+            let (file, kind) = match delta.status() {
+                git2::Delta::Added => (delta.new_file(), ChangeKind::Added),
+                git2::Delta::Deleted => (delta.old_file(), ChangeKind::Deleted),
+                git2::Delta::Modified | git2::Delta::Typechange => (delta.new_file(), ChangeKind::Modified),
+                _ => return None,
+            };
+            file.path_bytes().map(|path| Change { path: path.into(), kind })
+        })
+        .collect()
 }
 
 fn run(command: &mut Command, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {

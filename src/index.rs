@@ -156,6 +156,26 @@ impl Index {
         self.entries.iter().map(|entry| self.view(entry))
     }
 
+    /// The stage-0 entry at `path`, found by binary search (entries are sorted by path).
+    pub fn get(&self, path: &[u8]) -> Option<IndexEntry<'_>> {
+        let found = self.entries.binary_search_by(|entry| self.bytes(entry.path, entry.in_extra).cmp(path)).ok()?;
+        // Several stages share a path; any of them means the path is tracked.
+        Some(self.view(&self.entries[found]))
+    }
+
+    /// True when git tracks `path`.
+    pub fn contains(&self, path: &[u8]) -> bool {
+        self.get(path).is_some()
+    }
+
+    /// True when git tracks anything inside the folder `dir`.
+    pub fn contains_under(&self, dir: &[u8]) -> bool {
+        let mut prefix = dir.to_vec();
+        prefix.push(b'/');
+        let start = self.entries.partition_point(|entry| self.bytes(entry.path, entry.in_extra) < prefix.as_slice());
+        self.entries.get(start).is_some_and(|entry| self.bytes(entry.path, entry.in_extra).starts_with(&prefix))
+    }
+
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -7,8 +7,10 @@
 //! fast, [`shim`] installs hooks, and `commands` turns all of it into output.
 
 pub mod artifact;
+pub mod changes;
 pub mod cli;
 mod commands;
+pub mod compile;
 pub mod config;
 pub mod display;
 pub mod exit;
@@ -16,9 +18,14 @@ pub mod git;
 pub mod gitignore;
 pub mod guard;
 pub mod index;
+pub mod interpreter;
 pub mod output;
 pub mod paths;
+pub mod pyc;
+pub mod rebuild;
 pub mod shim;
+pub mod state;
+pub mod sweep;
 
 use crate::cli::Cli;
 use crate::exit::ExitStatus;

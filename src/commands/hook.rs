@@ -1,14 +1,16 @@
 //! `pycache-guard hook <name>`: what the installed shims call.
 //!
-//! `PYCACHE_GUARD_SKIP=1` makes every hook a no-op. Unknown hook names do
-//! nothing, so a newer shim never breaks git with an older binary.
+//! `pre-commit` runs the commit guard; `post-checkout`, `post-merge` and
+//! `post-rewrite` rebuild caches and always exit 0. `PYCACHE_GUARD_SKIP=1`
+//! makes every hook a no-op. Unknown hook names do nothing, so a newer shim
+//! never breaks git with an older binary.
 
 use anyhow::Result;
 
 use crate::cli::HookArgs;
 use crate::exit::ExitStatus;
 
-use super::{Context, forbid};
+use super::{Context, forbid, rebuild};
 
 /// True when the user asked every hook to stand aside.
 pub fn skip_requested() -> bool {
@@ -30,6 +32,15 @@ pub fn run(context: &Context, args: &HookArgs) -> Result<ExitStatus> {
                     "fix the cause above, or skip the check once with `PYCACHE_GUARD_SKIP=1 git commit ...`",
                 ))
             })
+        }
+        name @ ("post-checkout" | "post-merge" | "post-rewrite") => {
+            let arguments: Vec<String> = args.args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
+            // git writes the rewritten commits on stdin for post-rewrite only.
+            let mut stdin = String::new();
+            if name == "post-rewrite" && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
+            }
+            rebuild::run_hook(context, name, &arguments, &stdin)
         }
         other => {
             context.printer.verbose(format!("pycache-guard has nothing to do in the `{other}` hook"));

@@ -11,7 +11,7 @@ use crate::shim::{self, Installed, Shim};
 use super::{Context, Refusal};
 
 /// The hooks that have working behaviour and are installed by default.
-pub const INSTALLED_BY_DEFAULT: [&str; 1] = ["pre-commit"];
+pub const INSTALLED_BY_DEFAULT: [&str; 4] = ["pre-commit", "post-checkout", "post-merge", "post-rewrite"];
 
 /// Installs the shims, or explains why it will not.
 pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {

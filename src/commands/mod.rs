@@ -5,6 +5,7 @@ mod forbid;
 mod gitignore;
 mod hook;
 mod install;
+mod rebuild;
 mod uninstall;
 
 use std::path::PathBuf;
@@ -55,6 +56,7 @@ pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
         Command::Hook(args) => hook::run(context, &args),
         Command::Forbid(args) => forbid::run(context, &forbid::Options::from(&args)),
         Command::Gitignore(args) => gitignore::run(context, &args),
+        Command::Rebuild(args) => rebuild::run(context, &args),
     }
 }
 

@@ -3,6 +3,7 @@
 //! built binary run against them.
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
+pub mod hook_repo;
 pub mod python;
 pub mod tools;
 

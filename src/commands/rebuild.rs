@@ -1,0 +1,433 @@
+//! `pycache-guard rebuild` and the post-checkout, post-merge and post-rewrite hooks.
+//!
+//! Hooks never hurt the git command: whatever happens they exit 0, a syntax
+//! error in user code is one warning line, a missing interpreter one warning,
+//! and they are quiet otherwise. On a terminal a progress bar and a summary
+//! line show long work. A lock in the repository folder serialises rebuilds,
+//! and a log there records what each one did.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use bstr::{BString, ByteSlice};
+
+use crate::artifact::CacheLocation;
+use crate::changes::{self, Event, Span};
+use crate::cli::{ModeChoice, RebuildArgs};
+use crate::config::ProjectConfig;
+use crate::display::PathStyle;
+use crate::exit::ExitStatus;
+use crate::git::Repo;
+use crate::index::Index;
+use crate::interpreter;
+use crate::output::Verbosity;
+use crate::pyc::InvalidationMode;
+use crate::rebuild::{self, Plan, Report, Settings, Targets};
+use crate::state;
+
+use super::{Context, Refusal};
+
+/// Set in the environment of a detached rebuild, so that it does not detach again.
+const BACKGROUND_CHILD: &str = "PYCACHE_GUARD_BACKGROUND_CHILD";
+
+/// What to rebuild.
+#[derive(Clone, Debug)]
+enum What {
+    /// A span of git history (or the index, or everything, or a scan).
+    Span(Span),
+    /// The tracked sources under these paths.
+    Paths(Vec<PathBuf>),
+}
+
+/// Settings from the command line that do not depend on the repository.
+#[derive(Clone, Debug)]
+struct Options {
+    python: Vec<String>,
+    optimize: Vec<u8>,
+    mode: Option<InvalidationMode>,
+    jobs: Option<usize>,
+    timeout: Duration,
+    dry_run: bool,
+    /// Quiet, and exit 0 whatever happens.
+    hook: bool,
+    background: bool,
+    /// For messages and the log: which hook or command.
+    label: String,
+}
+
+fn mode_of(choice: ModeChoice) -> InvalidationMode {
+    match choice {
+        ModeChoice::Timestamp => InvalidationMode::Timestamp,
+        ModeChoice::CheckedHash => InvalidationMode::CheckedHash,
+        ModeChoice::UncheckedHash => InvalidationMode::UncheckedHash,
+    }
+}
+
+/// `pycache-guard rebuild`.
+pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
+    let options = Options {
+        python: args.python.clone(),
+        optimize: args.optimize.clone(),
+        mode: args.invalidation_mode.map(mode_of),
+        jobs: args.jobs.map(usize::from),
+        timeout: Duration::from_secs(args.timeout),
+        dry_run: args.dry_run,
+        hook: args.hook,
+        background: args.background,
+        label: if args.hook { "rebuild --hook".into() } else { "rebuild".into() },
+    };
+    guarded(context, &options, || {
+        let repo = Repo::discover()?;
+        let what = if let Some(old) = &args.since {
+            let new = args.until.clone().unwrap_or_else(|| "HEAD".into());
+            let resolve = |spec: &str| {
+                repo.resolve_commit(spec).ok_or_else(|| {
+                    Refusal::new(format!("`{spec}` does not name a commit"), "name a branch, a tag or a commit id")
+                })
+            };
+            What::Span(Span::Commits { old: resolve(old)?, new: resolve(&new)? })
+        } else if args.staged {
+            What::Span(Span::Staged)
+        } else if args.all {
+            What::Span(Span::AllTracked)
+        } else if !args.paths.is_empty() {
+            What::Paths(args.paths.clone())
+        } else if let Some(event) = args.hook.then(pre_commit_event).flatten() {
+            What::Span(span_or_scan(context, &repo, &event))
+        } else {
+            What::Span(Span::StaleScan)
+        };
+        start(context, &repo, &what, &options)
+    })
+}
+
+fn pre_commit_event() -> Option<Event> {
+    changes::from_pre_commit_env(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+}
+
+/// A git hook: `post-checkout`, `post-merge` or `post-rewrite`.
+pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> Result<ExitStatus> {
+    let options = Options {
+        python: Vec::new(),
+        optimize: Vec::new(),
+        mode: None,
+        jobs: None,
+        timeout: Duration::from_secs(60),
+        dry_run: false,
+        hook: true,
+        background: false,
+        label: name.to_string(),
+    };
+    guarded(context, &options, || {
+        let Some(event) = changes::parse_hook(name, args, stdin)? else { return Ok(ExitStatus::Success) };
+        // The cheapest no-op, without even opening the repository: `git checkout -b`.
+        if let Event::Checkout { previous, new, branch: true } = &event
+            && previous == new
+        {
+            return Ok(ExitStatus::Success);
+        }
+        let repo = Repo::discover()?;
+        let span = span_or_scan(context, &repo, &event);
+        start(context, &repo, &What::Span(span), &options)
+    })
+}
+
+/// The span of an event; when git cannot name it (a shallow or partial
+/// clone, a pruned reflog), a stale scan instead.
+fn span_or_scan(context: &Context, repo: &Repo, event: &Event) -> Span {
+    changes::span_for(repo, event).unwrap_or_else(|error| {
+        context.printer.verbose(format!("{error}; scanning for stale caches instead"));
+        Span::StaleScan
+    })
+}
+
+/// Hooks report errors as one warning and exit 0; the command lets them through.
+fn guarded(context: &Context, options: &Options, work: impl FnOnce() -> Result<ExitStatus>) -> Result<ExitStatus> {
+    match work() {
+        Ok(_) if options.hook => Ok(ExitStatus::Success),
+        Ok(status) => Ok(status),
+        Err(error) if options.hook => {
+            let causes: Vec<String> =
+                error.chain().map(|cause| crate::display::sanitize_text(&cause.to_string())).collect();
+            context.printer.warning(format!("pycache-guard {}: {}", options.label, causes.join(": ")));
+            Ok(ExitStatus::Success)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Result<ExitStatus> {
+    if repo.is_bare() && options.hook {
+        return Ok(ExitStatus::Success);
+    }
+    let workdir = repo.workdir()?.to_path_buf();
+    if matches!(what, What::Span(Span::Nothing)) {
+        return Ok(ExitStatus::Success);
+    }
+    let config = match ProjectConfig::load(&workdir) {
+        Ok(config) => config,
+        Err(error) if options.hook => {
+            context.printer.warning(format!("{error}; using the defaults"));
+            ProjectConfig::default()
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let background =
+        options.background || config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
+    if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {
+        detach(context, &workdir, what, options)?;
+        return Ok(ExitStatus::Success);
+    }
+    let _lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
+    let index = Index::load(&repo.index_location())?;
+    let targets = match what {
+        What::Paths(paths) => path_targets(context, &workdir, &index, paths)?,
+        What::Span(span) => {
+            let scope = changes::scope_of(repo, span)?;
+            let settings = settings_for(&workdir, &config, options)?;
+            rebuild::targets(&scope, &index, &settings)
+        }
+    };
+    if targets.compile.is_empty() && targets.sweep.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    let mut settings = settings_for(&workdir, &config, options)?;
+    choose_interpreters(context, repo, &config, options, &index, &targets, &mut settings);
+    let plan = rebuild::plan(&targets, &settings, &index);
+    let style = context.path_style(repo)?;
+    if options.dry_run {
+        print_plan(context, &style, &plan, &settings);
+        return Ok(ExitStatus::Success);
+    }
+    let started = Instant::now();
+    let report = run_plan(context, plan, &settings);
+    let status = show_report(context, &style, &report, options, started.elapsed());
+    state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
+    Ok(status)
+}
+
+/// The tracked sources under the given paths, and their folders to sweep.
+fn path_targets(context: &Context, workdir: &Path, index: &Index, paths: &[PathBuf]) -> Result<Targets> {
+    let mut prefixes = Vec::new();
+    for path in paths {
+        let relative = crate::paths::repo_relative(workdir, &context.cwd, path).ok_or_else(|| {
+            Refusal::new(
+                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
+                "name files or folders inside the work tree",
+            )
+        })?;
+        prefixes.push(relative);
+    }
+    let under = |source: &[u8], prefix: &[u8]| {
+        prefix.is_empty() || source == prefix || (source.starts_with(prefix) && source.get(prefix.len()) == Some(&b'/'))
+    };
+    let mut targets = Targets::default();
+    for source in rebuild::tracked_sources(index) {
+        if prefixes.iter().any(|prefix| under(&source, prefix)) {
+            let folder = source.rfind_byte(b'/').map(|slash| BString::from(&source[..slash])).unwrap_or_default();
+            targets.sweep.insert(folder);
+            targets.compile.insert(source);
+        }
+    }
+    Ok(targets)
+}
+
+/// Starts the same rebuild detached, with every input explicit: commit ids
+/// rather than `ORIG_HEAD`, which may move before the child runs.
+fn detach(context: &Context, workdir: &Path, what: &What, options: &Options) -> Result<()> {
+    let mut args: Vec<std::ffi::OsString> = vec!["rebuild".into(), "--hook".into()];
+    match what {
+        What::Span(Span::Commits { old, new }) => {
+            args.extend(["--since".into(), old.into(), "--until".into(), new.into()])
+        }
+        What::Span(Span::Staged) => args.push("--staged".into()),
+        What::Span(Span::AllTracked) => args.push("--all".into()),
+        What::Span(Span::StaleScan | Span::Nothing) => {}
+        What::Paths(paths) => {
+            args.push("--".into());
+            args.extend(paths.iter().map(|path| context.cwd.join(path).into_os_string()));
+        }
+    }
+    let mut flags: Vec<String> = Vec::new();
+    for python in &options.python {
+        flags.extend(["--python".into(), python.clone()]);
+    }
+    for level in &options.optimize {
+        flags.extend(["--optimize".into(), level.to_string()]);
+    }
+    flags.extend(["--timeout".into(), options.timeout.as_secs().to_string()]);
+    // Options go before a `--` that ends them.
+    let split = args.iter().position(|arg| arg == "--").unwrap_or(args.len());
+    args.splice(split..split, flags.into_iter().map(Into::into));
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command.arg("-C").arg(workdir).args(&args).env(BACKGROUND_CHILD, "1");
+    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    // Its own process group: Ctrl-C at the terminal does not reach it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command.spawn()?;
+    context.printer.verbose("rebuilding in the background; see `.git/pycache-guard/rebuild.log`");
+    Ok(())
+}
+
+fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Result<Settings> {
+    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    let location = match set("PYTHONPYCACHEPREFIX") {
+        Some(prefix) => CacheLocation::Prefix(std::path::absolute(PathBuf::from(prefix))?),
+        None => CacheLocation::Pycache,
+    };
+    let default_mode =
+        if set("SOURCE_DATE_EPOCH").is_some() { InvalidationMode::CheckedHash } else { InvalidationMode::Timestamp };
+    let mut optimize = if options.optimize.is_empty() { config.optimize.clone() } else { options.optimize.clone() };
+    if optimize.is_empty() {
+        optimize.push(0);
+    }
+    optimize.sort_unstable();
+    optimize.dedup();
+    let mut exclude = globset::GlobSetBuilder::new();
+    for glob in &config.exclude {
+        exclude.add(globset::GlobBuilder::new(glob).literal_separator(true).build()?);
+    }
+    // A hook honours PYTHONDONTWRITEBYTECODE: it only removes what would lie.
+    let compile = !(options.hook && set("PYTHONDONTWRITEBYTECODE").is_some());
+    Ok(Settings {
+        workdir: workdir.to_path_buf(),
+        interpreters: Vec::new(),
+        optimize,
+        mode: options.mode,
+        default_mode,
+        location,
+        compile,
+        exclude: exclude.build()?,
+        jobs: options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        timeout: options.timeout,
+    })
+}
+
+/// Finds the interpreters when there is something to compile; warns once for each that fails.
+fn choose_interpreters(
+    context: &Context,
+    repo: &Repo,
+    config: &ProjectConfig,
+    options: &Options,
+    index: &Index,
+    targets: &Targets,
+    settings: &mut Settings,
+) {
+    if targets.compile.is_empty() || !settings.compile {
+        return;
+    }
+    if !options.hook && std::env::var_os("PYTHONDONTWRITEBYTECODE").is_some_and(|value| !value.is_empty()) {
+        context.printer.warning("PYTHONDONTWRITEBYTECODE is set, but an explicit rebuild compiles anyway");
+    }
+    let git_config = repo.config_values("pycache-guard.python");
+    let requests = interpreter::requests(&options.python, &git_config, &config.python, &settings.workdir, index);
+    let mut cache = interpreter::Cache::load(repo.git_dir());
+    let (found, errors) = interpreter::discover(&requests, &context.cwd, &settings.workdir, index, &mut cache);
+    cache.save(repo.git_dir());
+    for error in &errors {
+        context.printer.warning(format!("{error}; not compiling with it"));
+    }
+    if found.is_empty() {
+        context.printer.warning(format!(
+            "no Python interpreter to compile with; {} changed {} not compiled, stale caches were removed",
+            targets.compile.len(),
+            if targets.compile.len() == 1 { "source was" } else { "sources were" }
+        ));
+    }
+    settings.interpreters = found;
+}
+
+fn print_plan(context: &Context, style: &PathStyle, plan: &Plan, settings: &Settings) {
+    for removal in &plan.removals {
+        context.printer.data(format!("remove {} ({})", style.show_absolute(&removal.path), removal.reason.word()));
+    }
+    for job in &plan.jobs {
+        let tag = &settings.interpreters[job.interpreter].info.cache_tag;
+        let level = match &job.task.op {
+            crate::compile::Op::Compile { optimize, .. } if *optimize > 0 => format!(", opt-{optimize}"),
+            _ => String::new(),
+        };
+        context.printer.data(format!("compile {} ({tag}{level})", style.show(&job.source)));
+    }
+    for (path, reason) in &plan.refused {
+        context.printer.warning(format!("{}: {reason}", style.show_absolute(path)));
+    }
+}
+
+/// Runs the plan with a progress bar when stderr is a terminal.
+fn run_plan(context: &Context, plan: Plan, settings: &Settings) -> Report {
+    let total = plan.jobs.len() as u64;
+    let show_progress =
+        total >= 20 && context.printer.verbosity() >= Verbosity::Normal && std::io::stderr().is_terminal();
+    let bar = if show_progress { indicatif::ProgressBar::new(total) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} compiling [{bar:30}] {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = rebuild::execute(plan, settings, &|| bar.inc(1));
+    bar.finish_and_clear();
+    report
+}
+
+fn show_report(
+    context: &Context,
+    style: &PathStyle,
+    report: &Report,
+    options: &Options,
+    elapsed: Duration,
+) -> ExitStatus {
+    for problem in &report.syntax {
+        context.printer.warning(format!(
+            "{}:{}:{}: {} ({})",
+            style.show(&problem.source),
+            problem.line,
+            problem.column,
+            problem.message,
+            problem.tags.join(", ")
+        ));
+    }
+    for (path, message) in report.failures.iter().chain(&report.removed.errors) {
+        context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
+    }
+    let did_something = report.compiled > 0 || !report.removed.files.is_empty();
+    let summary_wanted = std::io::stderr().is_terminal() || context.printer.verbosity() >= Verbosity::Verbose;
+    if did_something && summary_wanted {
+        context.printer.info(summary(report, elapsed));
+    }
+    if options.hook {
+        ExitStatus::Success
+    } else if !report.failures.is_empty() || !report.removed.errors.is_empty() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::findings_if(!report.syntax.is_empty())
+    }
+}
+
+/// `compiled 412 files, removed 9 in 1.3s`.
+fn summary(report: &Report, elapsed: Duration) -> String {
+    let files = |count: usize| if count == 1 { "1 file".to_string() } else { format!("{count} files") };
+    let mut text = format!("compiled {}, removed {}", files(report.compiled), files(report.removed.files.len()));
+    if !report.removed.dirs.is_empty() {
+        text.push_str(&format!(
+            " and {} empty {}",
+            report.removed.dirs.len(),
+            if report.removed.dirs.len() == 1 { "folder" } else { "folders" }
+        ));
+    }
+    text.push_str(&format!(" in {:.1}s", elapsed.as_secs_f64()));
+    text
+}
+
+fn log_lines(report: &Report, options: &Options, elapsed: Duration) -> Vec<String> {
+    let mut lines = vec![format!("{}: {}", options.label, summary(report, elapsed))];
+    for problem in &report.syntax {
+        lines.push(format!("  syntax error: {}:{}: {}", problem.source.to_str_lossy(), problem.line, problem.message));
+    }
+    for (path, message) in report.failures.iter().chain(&report.removed.errors) {
+        lines.push(format!("  failed: {}: {message}", path.display()));
+    }
+    lines
+}

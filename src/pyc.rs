@@ -1,0 +1,285 @@
+//! `.pyc` headers: reading them, and judging them against a source exactly as
+//! importlib does (`SourceLoader.get_code` in
+//! `Lib/importlib/_bootstrap_external.py`).
+//!
+//! Since CPython 3.7 (PEP 552) the header is 16 bytes: the magic number, a
+//! flags word, then either the source's mtime and size (timestamp pycs) or an
+//! 8-byte SipHash of the source (hash-based pycs). From 3.3 to 3.6 it is 12
+//! bytes with no flags. The hash is `_imp.source_hash(MAGIC, source)`:
+//! SipHash-2-4 keyed with the magic number up to 3.10, SipHash-1-3 from 3.11.
+
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::Path;
+
+/// Magic numbers of CPython 3.x lie in this range; Python 2's are far above it.
+const PY3_MAGIC: std::ops::Range<u16> = 3000..20000;
+/// The first magic with a 12-byte header (source size added, Python 3.3).
+const FIRST_WITH_SIZE: u16 = 3210;
+/// The first magic with PEP 552 flags (Python 3.7a4).
+const FIRST_WITH_FLAGS: u16 = 3392;
+/// The first magic whose source hash uses SipHash-1-3 (Python 3.11a1).
+const FIRST_SIPHASH13: u16 = 3450;
+
+/// How a pyc is tied to its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// Source mtime (whole seconds) and size, both truncated to 32 bits.
+    Timestamp {
+        /// `int(st_mtime) & 0xFFFFFFFF`.
+        mtime: u32,
+        /// `st_size & 0xFFFFFFFF`.
+        size: u32,
+    },
+    /// Hash-based, checked against the source on import.
+    CheckedHash([u8; 8]),
+    /// Hash-based, never checked on import by default.
+    UncheckedHash([u8; 8]),
+}
+
+/// The invalidation modes of `py_compile.PycInvalidationMode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvalidationMode {
+    /// `TIMESTAMP`.
+    Timestamp,
+    /// `CHECKED_HASH`.
+    CheckedHash,
+    /// `UNCHECKED_HASH`.
+    UncheckedHash,
+}
+
+impl InvalidationMode {
+    /// The name `py_compile.PycInvalidationMode` uses.
+    pub fn python_name(self) -> &'static str {
+        match self {
+            InvalidationMode::Timestamp => "TIMESTAMP",
+            InvalidationMode::CheckedHash => "CHECKED_HASH",
+            InvalidationMode::UncheckedHash => "UNCHECKED_HASH",
+        }
+    }
+}
+
+/// A parsed header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The 16-bit magic number (the first two bytes, little-endian).
+    pub magic: u16,
+    /// How it is validated.
+    pub validation: Validation,
+}
+
+impl Header {
+    /// The invalidation mode the file was written with.
+    pub fn mode(&self) -> InvalidationMode {
+        match self.validation {
+            Validation::Timestamp { .. } => InvalidationMode::Timestamp,
+            Validation::CheckedHash(_) => InvalidationMode::CheckedHash,
+            Validation::UncheckedHash(_) => InvalidationMode::UncheckedHash,
+        }
+    }
+}
+
+/// Why a header could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// Fewer bytes than the header needs (an empty or truncated file).
+    #[error("truncated header ({0} bytes)")]
+    Truncated(usize),
+    /// Not a CPython 3 magic number followed by `\r\n`.
+    #[error("not a CPython 3 bytecode file (magic {0:02x?})")]
+    BadMagic([u8; 4]),
+    /// Flags importlib rejects.
+    #[error("invalid flags {0:#x}")]
+    BadFlags(u32),
+    /// Written by CPython 3.2 or older, whose header importlib 3 no longer reads.
+    #[error("written by CPython 3.2 or older")]
+    TooOld,
+}
+
+/// Bytes needed to parse any header.
+pub const HEADER_LEN: usize = 16;
+
+/// Parses the first bytes of a pyc.
+pub fn parse_header(data: &[u8]) -> Result<Header, HeaderError> {
+    let word = |at: usize| data.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let Some(raw_magic) = data.get(..4) else { return Err(HeaderError::Truncated(data.len())) };
+    let magic = u16::from_le_bytes([raw_magic[0], raw_magic[1]]);
+    if &raw_magic[2..] != b"\r\n" || !PY3_MAGIC.contains(&magic) {
+        return Err(HeaderError::BadMagic([raw_magic[0], raw_magic[1], raw_magic[2], raw_magic[3]]));
+    }
+    if magic < FIRST_WITH_SIZE {
+        return Err(HeaderError::TooOld);
+    }
+    let truncated = || HeaderError::Truncated(data.len());
+    if magic < FIRST_WITH_FLAGS {
+        let (mtime, size) = (word(4).ok_or_else(truncated)?, word(8).ok_or_else(truncated)?);
+        return Ok(Header { magic, validation: Validation::Timestamp { mtime, size } });
+    }
+    let flags = word(4).ok_or_else(truncated)?;
+    let rest: [u8; 8] = data.get(8..16).ok_or_else(truncated)?.try_into().map_err(|_| truncated())?;
+    let validation = match flags {
+        0 => Validation::Timestamp {
+            mtime: u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]),
+            size: u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]),
+        },
+        0b01 => Validation::UncheckedHash(rest),
+        0b11 => Validation::CheckedHash(rest),
+        other => return Err(HeaderError::BadFlags(other)),
+    };
+    Ok(Header { magic, validation })
+}
+
+/// Reads and parses the header of the pyc at `path`.
+pub fn read_header(path: &Path) -> std::io::Result<Result<Header, HeaderError>> {
+    let mut buffer = [0u8; HEADER_LEN];
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < HEADER_LEN {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(parse_header(&buffer[..filled]))
+}
+
+/// `_imp.source_hash(MAGIC, source)` of the interpreter that wrote `magic`.
+pub fn source_hash(magic: u16, source: &[u8]) -> [u8; 8] {
+    // `_RAW_MAGIC_NUMBER` is the four magic bytes read as a little-endian integer.
+    let key = u64::from(u32::from_le_bytes([magic.to_le_bytes()[0], magic.to_le_bytes()[1], b'\r', b'\n']));
+    let hash = if magic >= FIRST_SIPHASH13 {
+        let mut hasher = siphasher::sip::SipHasher13::new_with_keys(key, 0);
+        hasher.write(source);
+        hasher.finish()
+    } else {
+        let mut hasher = siphasher::sip::SipHasher24::new_with_keys(key, 0);
+        hasher.write(source);
+        hasher.finish()
+    };
+    hash.to_le_bytes()
+}
+
+/// `int(os.stat(path).st_mtime)` as Python computes it: seconds plus
+/// nanoseconds as a double, truncated toward zero. Near the end of a second the
+/// double rounds up, and so does Python.
+pub fn python_mtime(seconds: i64, nanoseconds: i64) -> i64 {
+    (seconds as f64 + nanoseconds as f64 * 1e-9).trunc() as i64
+}
+
+/// What importlib would do with a pyc for the source as it is now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// The header validates: importlib would load this bytecode.
+    Valid,
+    /// The header does not validate: importlib would recompile.
+    Stale,
+    /// Never checked against the source (unchecked-hash): importlib loads it whatever the source says.
+    Unchecked,
+}
+
+/// The facts about a source that importlib looks at.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceStat {
+    /// `int(st_mtime)`.
+    pub mtime: i64,
+    /// `st_size`.
+    pub size: u64,
+}
+
+impl SourceStat {
+    /// Stats a source file.
+    pub fn of(path: &Path) -> std::io::Result<SourceStat> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path)?;
+        Ok(SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() })
+    }
+}
+
+/// Judges a header as importlib does (`_imp.check_hash_based_pycs == 'default'`).
+/// `source_bytes` is called only for checked-hash pycs.
+pub fn freshness(
+    header: &Header,
+    stat: SourceStat,
+    source_bytes: impl FnOnce() -> std::io::Result<Vec<u8>>,
+) -> std::io::Result<Freshness> {
+    Ok(match header.validation {
+        Validation::Timestamp { mtime, size } => {
+            let valid =
+                u64::from(mtime) == (stat.mtime as u64 & 0xFFFF_FFFF) && u64::from(size) == (stat.size & 0xFFFF_FFFF);
+            if valid { Freshness::Valid } else { Freshness::Stale }
+        }
+        Validation::CheckedHash(hash) => {
+            if source_hash(header.magic, &source_bytes()?) == hash {
+                Freshness::Valid
+            } else {
+                Freshness::Stale
+            }
+        }
+        Validation::UncheckedHash(_) => Freshness::Unchecked,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(magic: u16, flags: u32, rest: [u8; 8]) -> Vec<u8> {
+        let mut data = magic.to_le_bytes().to_vec();
+        data.extend_from_slice(b"\r\n");
+        data.extend_from_slice(&flags.to_le_bytes());
+        data.extend_from_slice(&rest);
+        data
+    }
+
+    #[test]
+    fn headers_of_every_layout_parse() {
+        let rest = [1, 0, 0, 0, 2, 0, 0, 0];
+        assert_eq!(
+            parse_header(&header(3531, 0, rest)).unwrap().validation,
+            Validation::Timestamp { mtime: 1, size: 2 }
+        );
+        assert_eq!(parse_header(&header(3531, 3, rest)).unwrap().validation, Validation::CheckedHash(rest));
+        assert_eq!(parse_header(&header(3531, 1, rest)).unwrap().validation, Validation::UncheckedHash(rest));
+        // 3.6: magic, mtime, size; no flags.
+        let mut old = 3379u16.to_le_bytes().to_vec();
+        old.extend_from_slice(b"\r\n\x05\0\0\0\x06\0\0\0");
+        assert_eq!(parse_header(&old).unwrap().validation, Validation::Timestamp { mtime: 5, size: 6 });
+    }
+
+    #[test]
+    fn bad_headers_are_errors() {
+        let rest = [0; 8];
+        assert_eq!(parse_header(b""), Err(HeaderError::Truncated(0)));
+        assert_eq!(parse_header(&header(3531, 0, rest)[..10]), Err(HeaderError::Truncated(10)));
+        assert!(matches!(parse_header(b"garbage garbage!"), Err(HeaderError::BadMagic(_))));
+        assert!(matches!(parse_header(&header(62211, 0, rest)), Err(HeaderError::BadMagic(_))), "Python 2.7");
+        assert_eq!(parse_header(&header(3531, 4, rest)), Err(HeaderError::BadFlags(4)));
+        assert_eq!(parse_header(&header(3180, 0, rest)), Err(HeaderError::TooOld));
+        // A future magic number still parses: a newer CPython wrote it.
+        assert!(parse_header(&header(3999, 0, rest)).is_ok());
+    }
+
+    #[test]
+    fn source_hash_matches_cpython() {
+        // `_imp.source_hash(int.from_bytes(MAGIC_NUMBER, 'little'), b'hello world').hex()`
+        let cases: [(u16, &str); 5] = [
+            (3394, "d1723e7c4adc3f1f"), // 3.7
+            (3413, "5beee8f4f1a8e594"), // 3.8
+            (3495, "f33abdc50816ac07"), // 3.11
+            (3531, "808a64c47ed335a1"), // 3.12
+            (3571, "6fa38a80154e48e4"), // 3.13
+        ];
+        for (magic, expected) in cases {
+            let hex: String = source_hash(magic, b"hello world").iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, expected, "magic {magic}");
+        }
+    }
+
+    #[test]
+    fn python_mtime_rounds_like_a_double() {
+        assert_eq!(python_mtime(1_700_000_000, 500_000_000), 1_700_000_000);
+        assert_eq!(python_mtime(1_795_630_712, 999_999_999), 1_795_630_713);
+        assert_eq!(python_mtime(-2, 500_000_000), -1);
+    }
+}

@@ -1,0 +1,385 @@
+//! Rebuilding exactly what changed: recompiling changed sources with the real
+//! interpreters and removing exactly the bytecode that would lie.
+//!
+//! A `.py` that git replaced within the same second, with the same size, keeps
+//! an old timestamp `.pyc` valid in CPython's eyes, so every changed source is
+//! recompiled whatever its old header says. Caches of a changed source that
+//! are not rebuilt (another interpreter's tag, another optimisation level, or
+//! `PYTHONDONTWRITEBYTECODE`) are removed when their header still validates,
+//! and only then. For deleted sources the orphaned caches, shadowing legacy
+//! files and emptied folders go. Nothing else is touched: an unchanged
+//! source's `.pyc` keeps its inode and mtime.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bstr::{BString, ByteSlice};
+
+use crate::artifact::{self, CacheLocation, CachedFile};
+use crate::changes::{ChangeKind, Scope};
+use crate::compile::{self, Op, Outcome, Task, WorkerSpec};
+use crate::index::Index;
+use crate::interpreter::Interpreter;
+use crate::pyc::{self, Freshness, InvalidationMode, SourceStat, Validation};
+use crate::sweep::{self, Reason, Removal};
+
+/// Resolved settings for one rebuild.
+pub struct Settings {
+    /// The work tree, canonical.
+    pub workdir: PathBuf,
+    /// Who compiles (may be empty: then nothing is compiled).
+    pub interpreters: Vec<Interpreter>,
+    /// Optimisation levels to compile at.
+    pub optimize: Vec<u8>,
+    /// `--invalidation-mode`, overriding the existing file's mode.
+    pub mode: Option<InvalidationMode>,
+    /// The mode for new files: checked-hash when `SOURCE_DATE_EPOCH` is set.
+    pub default_mode: InvalidationMode,
+    /// `__pycache__`, or the `PYTHONPYCACHEPREFIX` mirror tree.
+    pub location: CacheLocation,
+    /// False under `PYTHONDONTWRITEBYTECODE` in hooks: only removals happen.
+    pub compile: bool,
+    /// Sources never compiled.
+    pub exclude: globset::GlobSet,
+    /// Workers per interpreter.
+    pub jobs: usize,
+    /// Per-file timeout.
+    pub timeout: Duration,
+}
+
+/// The sources to recompile and the folders to sweep.
+#[derive(Debug, Default)]
+pub struct Targets {
+    /// Repository-relative `.py` paths.
+    pub compile: BTreeSet<BString>,
+    /// Repository-relative folders whose orphans are swept (`""` is the root).
+    pub sweep: BTreeSet<BString>,
+}
+
+fn is_source(path: &[u8]) -> bool {
+    path.rsplit_str("/").next().and_then(artifact::source_stem).is_some()
+}
+
+fn is_file_mode(mode: u32) -> bool {
+    mode & 0o170000 == 0o100000 || mode == 0o120000
+}
+
+fn parent(path: &[u8]) -> BString {
+    path.rfind_byte(b'/').map(|slash| BString::from(&path[..slash])).unwrap_or_default()
+}
+
+/// Turns what git says changed into targets.
+pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
+    let mut targets = Targets::default();
+    match scope {
+        Scope::Nothing => {}
+        Scope::Changes(changes) => {
+            for change in changes.iter().filter(|change| is_source(&change.path)) {
+                match change.kind {
+                    ChangeKind::Deleted => {
+                        targets.sweep.insert(parent(&change.path));
+                    }
+                    ChangeKind::Added | ChangeKind::Modified => {
+                        targets.compile.insert(change.path.clone());
+                    }
+                }
+            }
+        }
+        Scope::AllTracked => {
+            targets.compile = tracked_sources(index).collect();
+        }
+        Scope::StaleScan => {
+            targets.compile = stale_sources(&tracked_sources(index).collect::<Vec<_>>(), settings);
+        }
+    }
+    targets
+}
+
+/// Tracked `.py` files (stage 0, files or symbolic links).
+pub fn tracked_sources(index: &Index) -> impl Iterator<Item = BString> + '_ {
+    index.entries().filter(|e| e.stage == 0 && is_file_mode(e.mode) && is_source(e.path)).map(|e| e.path.to_owned())
+}
+
+/// A cache file of one source, found on disk.
+#[derive(Clone, Debug)]
+pub struct ExistingCache {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// The cache tag in its name.
+    pub tag: String,
+    /// Its optimisation level.
+    pub optimization: u8,
+}
+
+/// The caches of `source` (absolute) in its cache folder, found by stem.
+pub fn existing_caches(source: &Path, location: &CacheLocation) -> Vec<ExistingCache> {
+    let (Some(dir), Some(name)) = (source.parent(), source.file_name()) else { return Vec::new() };
+    let Some(stem) = artifact::source_stem(name.as_bytes()) else { return Vec::new() };
+    let cache_dir = artifact::cache_dir(dir, location);
+    let Ok(entries) = std::fs::read_dir(&cache_dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            match artifact::classify_cached(name.as_bytes(), |candidate| sweep::has_source(dir, candidate)) {
+                CachedFile::Cache { stem: found, suffix } if found == stem && !suffix.pytest => Some(ExistingCache {
+                    path: cache_dir.join(&name),
+                    tag: String::from_utf8_lossy(suffix.tag).into_owned(),
+                    optimization: suffix.optimization.unwrap_or(0),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// True when importlib would load this cache for the source as it is now,
+/// though the cache may come from older content: a timestamp header that
+/// still matches, or an unchecked hash. A matching checked hash is the same
+/// content, so it does not lie.
+pub fn would_load(cache: &Path, source: &Path) -> bool {
+    let Ok(Ok(header)) = pyc::read_header(cache) else { return false };
+    let Ok(stat) = SourceStat::of(source) else { return false };
+    match pyc::freshness(&header, stat, || std::fs::read(source)) {
+        Ok(Freshness::Unchecked) => true,
+        Ok(Freshness::Valid) => matches!(header.validation, Validation::Timestamp { .. }),
+        _ => false,
+    }
+}
+
+/// True when a cache no longer describes its source: the header does not
+/// validate, or it validates but the file was written before the source's
+/// last change (same second, same size: Python would run the old code).
+pub fn is_outdated(cache: &Path, source: &Path) -> bool {
+    let Ok(Ok(header)) = pyc::read_header(cache) else { return true };
+    let (Ok(source_meta), Ok(cache_meta)) = (std::fs::metadata(source), std::fs::metadata(cache)) else { return true };
+    let stat = SourceStat {
+        mtime: pyc::python_mtime(source_meta.mtime(), source_meta.mtime_nsec()),
+        size: source_meta.size(),
+    };
+    match pyc::freshness(&header, stat, || std::fs::read(source)) {
+        Ok(Freshness::Stale) | Err(_) => true,
+        Ok(Freshness::Valid | Freshness::Unchecked) => {
+            let nanos =
+                |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+            matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
+                && nanos(&cache_meta) < nanos(&source_meta)
+        }
+    }
+}
+
+/// The cheap scan for a file checkout: a stat and a 16-byte header per cache,
+/// no interpreter. Sources without caches are left alone.
+pub fn stale_sources(sources: &[BString], settings: &Settings) -> BTreeSet<BString> {
+    sources
+        .iter()
+        .filter(|source| {
+            let absolute = crate::paths::in_workdir(&settings.workdir, source);
+            existing_caches(&absolute, &settings.location).iter().any(|cache| is_outdated(&cache.path, &absolute))
+        })
+        .cloned()
+        .collect()
+}
+
+/// One compile job.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Index into `Settings::interpreters`.
+    pub interpreter: usize,
+    /// Repository-relative source.
+    pub source: BString,
+    /// The request for the worker.
+    pub task: Task,
+}
+
+/// Everything a rebuild will do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Files to remove first.
+    pub removals: Vec<Removal>,
+    /// Compile jobs.
+    pub jobs: Vec<Job>,
+    /// Problems found while planning (a symbolic-link `__pycache__`, a source outside the work tree).
+    pub refused: Vec<(PathBuf, String)>,
+}
+
+/// Refuses to write through a symbolic link or outside the allowed root.
+fn check_target(cfile: &Path, root: &Path) -> Result<(), String> {
+    let Some(dir) = cfile.parent() else { return Err("no folder".into()) };
+    if std::fs::symlink_metadata(dir).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(format!("`{}` is a symbolic link; not writing through it", dir.display()));
+    }
+    // The nearest existing ancestor must resolve inside the root, or be above
+    // a root that does not exist yet (a new prefix tree is created below it).
+    let existing = dir.ancestors().find(|ancestor| ancestor.exists()).unwrap_or(dir);
+    let resolved = existing.canonicalize().map_err(|error| error.to_string())?;
+    let fresh_root = !root.exists() && root.starts_with(existing);
+    if !resolved.starts_with(root) && !fresh_root {
+        return Err(format!("`{}` leads outside `{}`", dir.display(), root.display()));
+    }
+    Ok(())
+}
+
+/// Plans compiles and removals for `targets`.
+pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
+    let mut plan = Plan::default();
+    let root = match &settings.location {
+        CacheLocation::Pycache => settings.workdir.clone(),
+        CacheLocation::Prefix(prefix) => prefix.canonicalize().unwrap_or_else(|_| prefix.clone()),
+    };
+    // One interpreter per cache tag: two installs of one version write the same files.
+    let mut tags = BTreeMap::new();
+    for (position, interpreter) in settings.interpreters.iter().enumerate() {
+        tags.entry(interpreter.info.cache_tag.clone()).or_insert(position);
+    }
+    for source in &targets.compile {
+        let absolute = crate::paths::in_workdir(&settings.workdir, source);
+        if !absolute.is_file() {
+            continue; // Not checked out (sparse) or replaced by something else.
+        }
+        if absolute
+            .parent()
+            .and_then(|dir| dir.canonicalize().ok())
+            .is_none_or(|dir| !dir.starts_with(&settings.workdir))
+        {
+            plan.refused.push((absolute, "its folder leads outside the work tree".into()));
+            continue;
+        }
+        let compiling = settings.compile && !settings.exclude.is_match(Path::new(OsStr::from_bytes(source)));
+        let mut written = BTreeSet::new();
+        if compiling {
+            for (tag, &position) in &tags {
+                for &optimize in &settings.optimize {
+                    let Some(cfile) = artifact::cache_path(&absolute, tag, optimize, &settings.location) else {
+                        continue;
+                    };
+                    if let Err(reason) = check_target(&cfile, &root) {
+                        plan.refused.push((cfile, reason));
+                        continue;
+                    }
+                    let existing_mode = pyc::read_header(&cfile).ok().and_then(Result::ok).map(|header| header.mode());
+                    let mode = settings.mode.or(existing_mode).unwrap_or(settings.default_mode);
+                    written.insert(cfile.clone());
+                    let op = Op::Compile { cfile, optimize, mode };
+                    plan.jobs.push(Job {
+                        interpreter: position,
+                        source: source.clone(),
+                        task: Task { source: absolute.clone(), op },
+                    });
+                }
+            }
+        }
+        for cache in existing_caches(&absolute, &settings.location) {
+            if !written.contains(&cache.path)
+                && would_load(&cache.path, &absolute)
+                && !sweep::is_tracked(index, &settings.workdir, &cache.path)
+            {
+                plan.removals.push(Removal { path: cache.path, reason: Reason::Lying });
+            }
+        }
+    }
+    for dir in &targets.sweep {
+        let absolute = crate::paths::in_workdir(&settings.workdir, dir);
+        plan.removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
+    }
+    plan.removals.sort();
+    plan.removals.dedup();
+    plan
+}
+
+/// A source the interpreter refused.
+#[derive(Clone, Debug)]
+pub struct SyntaxProblem {
+    /// Repository-relative source.
+    pub source: BString,
+    /// Cache tags of the interpreters that refused it.
+    pub tags: Vec<String>,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The interpreter's message.
+    pub message: String,
+}
+
+/// What a rebuild did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Compile jobs that succeeded.
+    pub compiled: usize,
+    /// Distinct sources compiled.
+    pub sources: usize,
+    /// What was removed.
+    pub removed: sweep::Removed,
+    /// Sources the interpreters refused.
+    pub syntax: Vec<SyntaxProblem>,
+    /// Other failures: a file, and what went wrong.
+    pub failures: Vec<(PathBuf, String)>,
+}
+
+/// Carries out a plan: removals first, then the pools, one interpreter after another.
+pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> Report {
+    let stop = match &settings.location {
+        CacheLocation::Pycache => settings.workdir.clone(),
+        CacheLocation::Prefix(prefix) => prefix.clone(),
+    };
+    let mut report =
+        Report { removed: sweep::remove(plan.removals, &stop), failures: plan.refused, ..Report::default() };
+    let mut compiled_sources = BTreeSet::new();
+    let mut syntax: BTreeMap<BString, SyntaxProblem> = BTreeMap::new();
+    let mut late_removals = Vec::new();
+    for (position, interpreter) in settings.interpreters.iter().enumerate() {
+        let jobs: Vec<&Job> = plan.jobs.iter().filter(|job| job.interpreter == position).collect();
+        if jobs.is_empty() {
+            continue;
+        }
+        let tasks: Vec<Task> = jobs.iter().map(|job| job.task.clone()).collect();
+        let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
+        let outcomes = compile::run(&spec, &tasks, settings.jobs, on_done);
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let compiled = outcome == Outcome::Ok;
+            match outcome {
+                Outcome::Ok => {
+                    report.compiled += 1;
+                    compiled_sources.insert(job.source.clone());
+                }
+                Outcome::Syntax { line, column, message } => {
+                    let problem = syntax.entry(job.source.clone()).or_insert_with(|| SyntaxProblem {
+                        source: job.source.clone(),
+                        tags: Vec::new(),
+                        line,
+                        column,
+                        message,
+                    });
+                    if !problem.tags.contains(&interpreter.info.cache_tag) {
+                        problem.tags.push(interpreter.info.cache_tag.clone());
+                    }
+                }
+                Outcome::Error(message) | Outcome::WorkerFailed(message) => {
+                    report.failures.push((job.task.source.clone(), message))
+                }
+            }
+            // A file that did not compile must not keep an old cache that still validates.
+            if let Op::Compile { cfile, .. } = &job.task.op
+                && !compiled
+                && would_load(cfile, &job.task.source)
+            {
+                late_removals.push(Removal { path: cfile.clone(), reason: Reason::Lying });
+            }
+        }
+    }
+    if !late_removals.is_empty() {
+        let late = sweep::remove(late_removals, &stop);
+        report.removed.bytes += late.bytes;
+        report.removed.files.extend(late.files);
+        report.removed.dirs.extend(late.dirs);
+        report.removed.errors.extend(late.errors);
+    }
+    report.sources = compiled_sources.len();
+    report.syntax = syntax.into_values().collect();
+    report
+}
