@@ -326,15 +326,19 @@ fn choose_interpreters(
     let mut cache = interpreter::Cache::load(repo.git_dir());
     let (found, errors) = interpreter::discover(&requests, &context.cwd, &settings.workdir, index, &mut cache);
     cache.save(repo.git_dir());
-    for error in &errors {
-        context.printer.warning(format!("{error}; not compiling with it"));
-    }
+    let count = targets.compile.len();
+    let sources = if count == 1 { "1 changed source was".to_string() } else { format!("{count} changed sources were") };
     if found.is_empty() {
+        // One warning, whatever went wrong: hooks must stay quiet.
+        let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
         context.printer.warning(format!(
-            "no Python interpreter to compile with; {} changed {} not compiled, stale caches were removed",
-            targets.compile.len(),
-            if targets.compile.len() == 1 { "source was" } else { "sources were" }
+            "no Python interpreter to compile with ({}); {sources} not compiled, and caches that would lie were removed",
+            why.join("; ")
         ));
+    } else {
+        for error in &errors {
+            context.printer.warning(format!("{error}; compiling without it"));
+        }
     }
     settings.interpreters = found;
 }
