@@ -98,6 +98,23 @@ pub enum Command {
     /// caches of deleted sources are removed along the way. The git hooks
     /// post-checkout, post-merge and post-rewrite run the same code.
     Rebuild(RebuildArgs),
+
+    /// Report on repository hygiene: tracked, orphaned, shadowing and stale
+    /// bytecode, missing ignore rules, syntax errors and missing hooks.
+    ///
+    /// Syntax is checked in-process for every tracked `.py` (or PATHS); what
+    /// that rejects is confirmed by the configured interpreter, whose verdict
+    /// is the one reported. Exits 1 when any error-severity finding remains.
+    Check(CheckArgs),
+
+    /// Remove bytecode: caches in `__pycache__` and legacy files beside sources.
+    ///
+    /// Never follows a symbolic link, never enters `.git` or a nested
+    /// repository, never deletes a tracked file (unless `--include-tracked`),
+    /// skips virtual environments (unless `--include-venvs`), and keeps
+    /// anything that is not bytecode. Exits 2 if something could not be read or
+    /// removed; the rest is cleaned anyway.
+    Clean(CleanArgs),
 }
 
 /// `install` options.
@@ -221,4 +238,77 @@ pub struct RebuildArgs {
     /// Detach and return at once; the work is logged in `.git/pycache-guard/rebuild.log`.
     #[arg(long)]
     pub background: bool,
+}
+
+/// `--format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by finding, for people.
+    Human,
+    /// One JSON document with a `version` field.
+    Json,
+    /// GitHub Actions workflow commands, shown as annotations.
+    Github,
+}
+
+/// `check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only these files or folders.
+    pub paths: Vec<PathBuf>,
+
+    /// Interpreter to confirm syntax errors and judge caches with (repeatable).
+    #[arg(long = "python", value_name = "PY")]
+    pub python: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Skip the syntax check.
+    #[arg(long)]
+    pub no_syntax: bool,
+
+    /// Run only these checks (repeatable), by finding id, such as `syntax-error`.
+    #[arg(long, value_name = "ID", value_parser = clap::builder::PossibleValuesParser::new(crate::check::IDS))]
+    pub select: Vec<String>,
+
+    /// Add the bytecode footprint: files and bytes per top-level folder and per cache tag.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Apply the safe fixes: add ignore rules, remove orphaned and shadowing
+    /// bytecode, rebuild stale caches. Tracked files are never touched; the
+    /// commands for them are printed.
+    #[arg(long)]
+    pub fix: bool,
+}
+
+/// `clean` options.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Clean only these folders or files [default: the whole work tree].
+    pub paths: Vec<PathBuf>,
+
+    /// Remove only bytecode whose source is gone, including legacy files
+    /// that shadow a deleted module: the safe everyday mode.
+    #[arg(long)]
+    pub orphans: bool,
+
+    /// List what would be removed, one path per line on stdout; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also clean inside virtual environments (folders with `pyvenv.cfg`,
+    /// `node_modules`, `.tox`, `.nox`).
+    #[arg(long)]
+    pub include_venvs: bool,
+
+    /// Also remove bytecode that git tracks.
+    #[arg(long)]
+    pub include_tracked: bool,
+
+    /// Also clean this repository's part of the `PYTHONPYCACHEPREFIX` tree.
+    #[arg(long)]
+    pub prefix: bool,
 }

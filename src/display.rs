@@ -112,6 +112,18 @@ pub fn shell_quote(bytes: &[u8]) -> String {
     out
 }
 
+/// A size for people: `512 B`, `12.3 KiB`, `4.5 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
 /// `target` expressed relative to `base`. Both must be absolute and
 /// normalised the same way (canonical paths).
 pub fn relative_path(target: &Path, base: &Path) -> PathBuf {
@@ -161,6 +173,11 @@ impl PathStyle {
     /// For a command line the user can paste.
     pub fn argument(&self, repo_path: &[u8]) -> String {
         shell_quote(&self.relative(repo_path))
+    }
+
+    /// An absolute path, relative to the user's directory, for a command line.
+    pub fn argument_absolute(&self, path: &Path) -> String {
+        shell_quote(relative_path(path, &self.user_dir).as_os_str().as_bytes())
     }
 
     /// An absolute path (outside the repository, say) for the terminal.

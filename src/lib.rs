@@ -8,11 +8,14 @@
 
 pub mod artifact;
 pub mod changes;
+pub mod check;
+pub mod clean;
 pub mod cli;
 mod commands;
 pub mod compile;
 pub mod config;
 pub mod display;
+pub mod encoding;
 pub mod exit;
 pub mod git;
 pub mod gitignore;
@@ -26,6 +29,8 @@ pub mod rebuild;
 pub mod shim;
 pub mod state;
 pub mod sweep;
+pub mod syntax;
+pub mod walk;
 
 use crate::cli::Cli;
 use crate::exit::ExitStatus;
@@ -45,7 +50,15 @@ pub fn run(cli: Cli, printer: Printer) -> ExitStatus {
         cli::Command::Hook(args) => Some(args.name.clone()),
         _ => None,
     };
-    let result = commands::Context::new(printer).and_then(|context| commands::dispatch(cli.command, &context));
+    let stdout_color = match cli.color {
+        cli::ColorChoice::Always => true,
+        cli::ColorChoice::Never => false,
+        cli::ColorChoice::Auto => {
+            output::resolve_color(output::ColorSetting::Auto) && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        }
+    };
+    let result =
+        commands::Context::new(printer, stdout_color).and_then(|context| commands::dispatch(cli.command, &context));
     match result {
         Ok(status) => status,
         Err(error) => {

@@ -114,7 +114,6 @@ pub fn run(context: &Context, args: &GitignoreArgs) -> Result<ExitStatus> {
     let survey = survey(&repo)?;
     let missing = survey.missing();
     let target = target_file(context, &repo, &survey.sources, args.file.as_deref())?;
-    let shown_target = code(style.show_absolute(&target));
     if missing.is_empty() {
         context.printer.info("every bytecode rule is in effect");
         report_tracked(context, &repo, &style, &survey.sources)?;
@@ -134,38 +133,78 @@ pub fn run(context: &Context, args: &GitignoreArgs) -> Result<ExitStatus> {
         context.printer.hint("add them with `pycache-guard gitignore`");
         return Ok(ExitStatus::Findings);
     }
-    refuse_symlink(&target, &style)?;
-    let before = match std::fs::read(&target) {
+    match write_rules(context, &repo, &style, &survey, &target, &missing, args.dry_run)? {
+        Written::Conflicts | Written::Changed => Ok(ExitStatus::Findings),
+        Written::Previewed => Ok(ExitStatus::Success),
+    }
+}
+
+/// What [`write_rules`] did.
+pub enum Written {
+    /// A user exception would be overridden; nothing was written.
+    Conflicts,
+    /// `--dry-run`: the diff was printed.
+    Previewed,
+    /// The file was written.
+    Changed,
+}
+
+/// Adds `missing` to `target` as one block, after checking by simulation that
+/// no user exception is overridden, and reports what it did.
+fn write_rules(
+    context: &Context,
+    repo: &Repo,
+    style: &PathStyle,
+    survey: &Survey,
+    target: &Path,
+    missing: &[Rule],
+    dry_run: bool,
+) -> Result<Written> {
+    refuse_symlink(target, style)?;
+    let before = match std::fs::read(target) {
         Ok(bytes) => Some(bytes),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(error).with_context(|| format!("cannot read `{}`", target.display())),
     };
-    let edit = gitignore::plan_edit(before.as_deref(), &missing);
+    let edit = gitignore::plan_edit(before.as_deref(), missing);
     let mut after = survey.sources.clone();
-    after.set(&target, &edit.after);
+    after.set(target, &edit.after);
     let conflicts = gitignore::conflicts(&survey.sources, &after, &survey.candidates);
     if !conflicts.is_empty() {
-        report_conflicts(context, &style, &conflicts);
-        return Ok(ExitStatus::Findings);
+        report_conflicts(context, style, &conflicts);
+        return Ok(Written::Conflicts);
     }
-    let label = style.relative(target.strip_prefix(repo.workdir()?).unwrap_or(&target).as_os_str().as_encoded_bytes());
-    if args.dry_run {
-        let label = if target.starts_with(repo.workdir()?) {
-            label.to_str_lossy().into_owned()
-        } else {
-            target.display().to_string()
+    let workdir = repo.workdir()?;
+    if dry_run {
+        let label = match target.strip_prefix(workdir) {
+            Ok(relative) => relative.display().to_string(),
+            Err(_) => target.display().to_string(),
         };
         context.printer.data(gitignore::unified_diff(&label, &edit).trim_end());
-        return Ok(ExitStatus::Success);
+        return Ok(Written::Previewed);
     }
     if let Some(parent) = target.parent() {
         fs_err::create_dir_all(parent)?;
     }
-    gitignore::write_atomic(&target, &edit.after)?;
+    gitignore::write_atomic(target, &edit.after)?;
     let added: Vec<String> = edit.added.iter().map(code).collect();
+    let shown_target = code(style.show_absolute(target));
     context.printer.info(format!("added {} to {shown_target}: {}", plural_rules(added.len()), added.join(", ")));
-    report_tracked(context, &repo, &style, &after)?;
-    Ok(ExitStatus::Findings)
+    report_tracked(context, repo, style, &after)?;
+    Ok(Written::Changed)
+}
+
+/// Adds the missing rules to the root `.gitignore` (for `check --fix`).
+/// Returns whether the file changed.
+pub fn fix(context: &Context, repo: &Repo) -> Result<bool> {
+    let style = context.path_style(repo)?;
+    let survey = survey(repo)?;
+    let missing = survey.missing();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    let target = repo.workdir()?.join(".gitignore");
+    Ok(matches!(write_rules(context, repo, &style, &survey, &target, &missing, false)?, Written::Changed))
 }
 
 fn plural_rules(count: usize) -> String {

@@ -1,8 +1,10 @@
 //! The command layer: turns parsed arguments into domain calls and decides
 //! what the person sees. One file per subcommand.
 
+mod check;
+mod clean;
 mod forbid;
-mod gitignore;
+pub(crate) mod gitignore;
 mod hook;
 mod install;
 mod rebuild;
@@ -24,14 +26,16 @@ pub struct Context {
     pub printer: Printer,
     /// The directory relative paths on the command line are relative to.
     pub cwd: PathBuf,
+    /// Whether a report written to stdout may be coloured.
+    pub stdout_color: bool,
 }
 
 impl Context {
     /// A context for the current directory (after `-C`).
-    pub fn new(printer: Printer) -> Result<Context> {
+    pub fn new(printer: Printer, stdout_color: bool) -> Result<Context> {
         let cwd = std::env::current_dir()?;
         let cwd = cwd.canonicalize().unwrap_or(cwd);
-        Ok(Context { printer, cwd })
+        Ok(Context { printer, cwd, stdout_color })
     }
 
     /// How to show repository paths to this user. Inside a hook git runs us at
@@ -48,6 +52,33 @@ impl Context {
     }
 }
 
+/// Where caches go: the `PYTHONPYCACHEPREFIX` mirror tree when it is set
+/// (relative to the current directory, as Python resolves it), else `__pycache__`.
+pub fn cache_location() -> Result<crate::artifact::CacheLocation> {
+    Ok(match std::env::var_os("PYTHONPYCACHEPREFIX").filter(|value| !value.is_empty()) {
+        Some(prefix) => crate::artifact::CacheLocation::Prefix(std::path::absolute(PathBuf::from(prefix))?),
+        None => crate::artifact::CacheLocation::Pycache,
+    })
+}
+
+/// The interpreters to compile or check with, chosen in the documented order
+/// and queried through the cache in the repository folder.
+pub fn find_interpreters(
+    context: &Context,
+    repo: &Repo,
+    config: &crate::config::ProjectConfig,
+    flags: &[String],
+    index: &crate::index::Index,
+) -> (Vec<crate::interpreter::Interpreter>, Vec<crate::interpreter::InterpreterError>) {
+    let Ok(workdir) = repo.workdir() else { return (Vec::new(), Vec::new()) };
+    let git_config = repo.config_values("pycache-guard.python");
+    let requests = crate::interpreter::requests(flags, &git_config, &config.python, workdir, index);
+    let mut cache = crate::interpreter::Cache::load(repo.git_dir());
+    let found = crate::interpreter::discover(&requests, &context.cwd, workdir, index, &mut cache);
+    cache.save(repo.git_dir());
+    found
+}
+
 /// Runs one subcommand.
 pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
     match command {
@@ -57,6 +88,8 @@ pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
         Command::Forbid(args) => forbid::run(context, &forbid::Options::from(&args)),
         Command::Gitignore(args) => gitignore::run(context, &args),
         Command::Rebuild(args) => rebuild::run(context, &args),
+        Command::Check(args) => check::run(context, &args),
+        Command::Clean(args) => clean::run(context, &args),
     }
 }
 

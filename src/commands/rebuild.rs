@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bstr::{BString, ByteSlice};
 
-use crate::artifact::CacheLocation;
 use crate::changes::{self, Event, Span};
 use crate::cli::{ModeChoice, RebuildArgs};
 use crate::config::ProjectConfig;
@@ -21,7 +20,6 @@ use crate::display::PathStyle;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
 use crate::index::Index;
-use crate::interpreter;
 use crate::output::Verbosity;
 use crate::pyc::InvalidationMode;
 use crate::rebuild::{self, Plan, Report, Settings, Targets};
@@ -273,10 +271,7 @@ fn detach(context: &Context, workdir: &Path, what: &What, options: &Options) -> 
 
 fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Result<Settings> {
     let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
-    let location = match set("PYTHONPYCACHEPREFIX") {
-        Some(prefix) => CacheLocation::Prefix(std::path::absolute(PathBuf::from(prefix))?),
-        None => CacheLocation::Pycache,
-    };
+    let location = super::cache_location()?;
     let default_mode =
         if set("SOURCE_DATE_EPOCH").is_some() { InvalidationMode::CheckedHash } else { InvalidationMode::Timestamp };
     let mut optimize = if options.optimize.is_empty() { config.optimize.clone() } else { options.optimize.clone() };
@@ -321,11 +316,7 @@ fn choose_interpreters(
     if !options.hook && std::env::var_os("PYTHONDONTWRITEBYTECODE").is_some_and(|value| !value.is_empty()) {
         context.printer.warning("PYTHONDONTWRITEBYTECODE is set, but an explicit rebuild compiles anyway");
     }
-    let git_config = repo.config_values("pycache-guard.python");
-    let requests = interpreter::requests(&options.python, &git_config, &config.python, &settings.workdir, index);
-    let mut cache = interpreter::Cache::load(repo.git_dir());
-    let (found, errors) = interpreter::discover(&requests, &context.cwd, &settings.workdir, index, &mut cache);
-    cache.save(repo.git_dir());
+    let (found, errors) = super::find_interpreters(context, repo, config, &options.python, index);
     let count = targets.compile.len();
     let sources = if count == 1 { "1 changed source was".to_string() } else { format!("{count} changed sources were") };
     if found.is_empty() {

@@ -1,0 +1,489 @@
+//! Repository hygiene: the findings of `pycache-guard check`.
+//!
+//! Each finding has a stable id, a severity, a path (with line and column
+//! where they apply), a message and a fix hint. The checks reuse the rest of
+//! the tool: the artifact classifier, the stem matcher, the staleness test of
+//! the rebuild, the coverage probe of `gitignore`, the interpreter pool.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use bstr::{BString, ByteSlice};
+
+use crate::artifact::{self, CacheLocation, CachedFile};
+use crate::config::AllowList;
+use crate::index::Index;
+use crate::rebuild;
+use crate::sweep;
+use crate::walk;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Fails the check.
+    Error,
+    /// Worth fixing.
+    Warning,
+    /// For information.
+    Info,
+}
+
+/// The stable ids, in report order.
+pub const IDS: [&str; 7] = [
+    "tracked-bytecode",
+    "gitignore-missing",
+    "shadowing-bytecode",
+    "orphan-bytecode",
+    "stale-bytecode",
+    "syntax-error",
+    "hooks-missing",
+];
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// One of [`IDS`].
+    pub id: &'static str,
+    /// How bad.
+    pub severity: Severity,
+    /// The file or folder, absolute.
+    pub path: Option<PathBuf>,
+    /// 1-based line, where it applies.
+    pub line: Option<u32>,
+    /// 1-based column, where it applies.
+    pub column: Option<u32>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+impl Finding {
+    fn at(id: &'static str, severity: Severity, path: PathBuf, message: String, hint: &str) -> Finding {
+        Finding { id, severity, path: Some(path), line: None, column: None, message, hint: hint.to_string() }
+    }
+}
+
+/// Bytecode in the index that the allow-list does not exempt.
+pub fn tracked_bytecode(
+    index: &Index,
+    allow: &AllowList,
+    workdir: &Path,
+    within: &dyn Fn(&[u8]) -> bool,
+) -> Vec<Finding> {
+    index
+        .entries()
+        .filter(|entry| {
+            entry.stage == 0
+                && artifact::is_bytecode_path(entry.path)
+                && !allow.allows(entry.path)
+                && within(entry.path)
+        })
+        .map(|entry| {
+            let hint = format!(
+                "untrack it, keeping the file: `git rm -r --cached -- {}`; or allow it in `[tool.pycache-guard] allow`",
+                crate::display::shell_quote(entry.path)
+            );
+            Finding::at(
+                "tracked-bytecode",
+                Severity::Error,
+                crate::paths::in_workdir(workdir, entry.path),
+                "bytecode is tracked by git".into(),
+                &hint,
+            )
+        })
+        .collect()
+}
+
+/// Bytecode found on disk, gathered by one walk.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// `(source folder, __pycache__ entries)`.
+    pub pycache: Vec<(PathBuf, Vec<walk::Entry>)>,
+    /// Legacy bytecode files and their sizes.
+    pub legacy: Vec<(PathBuf, u64)>,
+    /// `(mirror folder, source folder, entries)` of the `PYTHONPYCACHEPREFIX` tree.
+    pub mirror: Vec<(PathBuf, PathBuf, Vec<walk::Entry>)>,
+    /// Folders that could not be read.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+#[derive(Default)]
+struct Collector {
+    inventory: Mutex<Inventory>,
+}
+
+impl walk::Visitor for Collector {
+    fn pycache(&self, dir: &Path, entries: Vec<walk::Entry>) {
+        let source_dir = dir.parent().unwrap_or(dir).to_path_buf();
+        if let Ok(mut inventory) = self.inventory.lock() {
+            inventory.pycache.push((source_dir, entries));
+        }
+    }
+    fn legacy(&self, path: &Path, size: u64) {
+        if let Ok(mut inventory) = self.inventory.lock() {
+            inventory.legacy.push((path.to_path_buf(), size));
+        }
+    }
+    fn error(&self, path: &Path, message: String) {
+        if let Ok(mut inventory) = self.inventory.lock() {
+            inventory.errors.push((path.to_path_buf(), message));
+        }
+    }
+}
+
+/// Walks the roots (and the mirror of the work tree in a prefix tree) for bytecode.
+pub fn inventory(options: &walk::Options, workdir: &Path, location: &CacheLocation) -> Inventory {
+    let collector = Collector::default();
+    walk::walk(options, &collector);
+    let mut inventory = collector.inventory.into_inner().unwrap_or_default();
+    if let CacheLocation::Prefix(prefix) = location {
+        let mirror_root = artifact::cache_dir(workdir, location);
+        collect_mirror(prefix, &mirror_root, &mut inventory);
+    }
+    inventory.pycache.sort_by(|a, b| a.0.cmp(&b.0));
+    inventory.legacy.sort();
+    inventory
+}
+
+/// The prefix tree is plain folders of caches, walked without following links.
+fn collect_mirror(prefix: &Path, dir: &Path, inventory: &mut Inventory) {
+    let Ok(read) = std::fs::read_dir(dir) else { return };
+    let mut files = Vec::new();
+    for entry in read.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            collect_mirror(prefix, &entry.path(), inventory);
+        } else {
+            files.push(walk::Entry {
+                name: entry.file_name(),
+                is_file: meta.is_file(),
+                is_symlink: meta.file_type().is_symlink(),
+                size: meta.len(),
+            });
+        }
+    }
+    if let Some(source_dir) = artifact::source_dir_of_prefix_dir(prefix, dir) {
+        inventory.mirror.push((dir.to_path_buf(), source_dir, files));
+    }
+}
+
+/// Footprint of the bytecode on disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Footprint {
+    /// Files.
+    pub files: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// Footprint per top-level folder and per cache tag (`legacy` for files beside sources).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// By the first folder under the work tree (`.` for the root).
+    pub by_folder: BTreeMap<String, Footprint>,
+    /// By cache tag.
+    pub by_tag: BTreeMap<String, Footprint>,
+}
+
+impl Stats {
+    fn add(&mut self, workdir: &Path, source_dir: &Path, tag: &str, bytes: u64) {
+        let folder = source_dir
+            .strip_prefix(workdir)
+            .ok()
+            .and_then(|relative| relative.components().next())
+            .map_or(".".to_string(), |component| component.as_os_str().to_string_lossy().into_owned());
+        for footprint in [self.by_folder.entry(folder).or_default(), self.by_tag.entry(tag.to_string()).or_default()] {
+            footprint.files += 1;
+            footprint.bytes += bytes;
+        }
+    }
+}
+
+/// What the inventory shows.
+pub struct DiskFindings {
+    /// Shadowing, orphan and stale findings.
+    pub findings: Vec<Finding>,
+    /// The footprint.
+    pub stats: Stats,
+    /// Sources whose caches are stale (for `--fix`), repository-relative, with the stale level.
+    pub stale_sources: Vec<(BString, u8)>,
+}
+
+const CLEAN_HINT: &str = "remove it with `pycache-guard clean --orphans`";
+
+/// Classifies what the walk found. `tags` limits the staleness test to the
+/// configured interpreters' tags (all tags when empty).
+pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[String]) -> DiskFindings {
+    let mut out = DiskFindings { findings: Vec::new(), stats: Stats::default(), stale_sources: Vec::new() };
+    let tracked = |path: &Path| sweep::is_tracked(index, workdir, path);
+    for (source_dir, entries) in &inventory.pycache {
+        judge_cache_dir(&source_dir.join(artifact::PYCACHE), source_dir, entries, workdir, &tracked, tags, &mut out);
+        if only_pycache(source_dir) && !source_dir.starts_with(workdir.join(".git")) && source_dir != workdir {
+            out.findings.push(Finding::at(
+                "orphan-bytecode",
+                Severity::Warning,
+                source_dir.clone(),
+                "this folder holds only `__pycache__`, so it still imports as a namespace package".into(),
+                CLEAN_HINT,
+            ));
+        }
+    }
+    for (mirror_dir, source_dir, entries) in &inventory.mirror {
+        judge_cache_dir(mirror_dir, source_dir, entries, workdir, &tracked, tags, &mut out);
+    }
+    for (path, size) in &inventory.legacy {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { continue };
+        out.stats.add(workdir, dir, "legacy", *size);
+        if let Some(stem) = artifact::legacy_stem(name.as_bytes())
+            && !sweep::has_source(dir, stem)
+            && !tracked(path)
+        {
+            out.findings.push(Finding::at(
+                "shadowing-bytecode",
+                Severity::Error,
+                path.clone(),
+                format!(
+                    "its source `{}.py` is gone, so Python imports this file instead: deleted code still runs",
+                    stem.to_str_lossy()
+                ),
+                CLEAN_HINT,
+            ));
+        }
+    }
+    out.stale_sources.sort();
+    out.stale_sources.dedup();
+    out
+}
+
+fn only_pycache(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| {
+        let first = entries.next().and_then(Result::ok).map(|entry| entry.file_name());
+        first.as_deref() == Some(OsStr::new(artifact::PYCACHE)) && entries.next().is_none()
+    })
+}
+
+/// Judges one folder of caches (a `__pycache__` or a prefix-tree folder).
+fn judge_cache_dir(
+    cache_dir: &Path,
+    source_dir: &Path,
+    entries: &[walk::Entry],
+    workdir: &Path,
+    tracked: &dyn Fn(&Path) -> bool,
+    tags: &[String],
+    out: &mut DiskFindings,
+) {
+    for entry in entries.iter().filter(|entry| entry.is_file) {
+        let path = cache_dir.join(&entry.name);
+        match artifact::classify_cached(entry.name.as_bytes(), |stem| sweep::has_source(source_dir, stem)) {
+            CachedFile::Cache { stem, suffix } => {
+                let tag = suffix.tag.to_str_lossy().into_owned();
+                out.stats.add(workdir, source_dir, &tag, entry.size);
+                // Tracked caches are reported as tracked; pytest's are pytest's business.
+                if suffix.pytest || tracked(&path) || !(tags.is_empty() || tags.contains(&tag)) {
+                    continue;
+                }
+                let mut source_name = stem.to_vec();
+                source_name.extend_from_slice(artifact::SOURCE_SUFFIX);
+                let source = source_dir.join(OsStr::from_bytes(&source_name));
+                if rebuild::is_outdated(&path, &source) {
+                    out.findings.push(Finding::at(
+                        "stale-bytecode",
+                        Severity::Warning,
+                        path.clone(),
+                        stale_message(&path, &source),
+                        "rebuild it with `pycache-guard rebuild`",
+                    ));
+                    if let Ok(relative) = source.strip_prefix(workdir) {
+                        out.stale_sources
+                            .push((BString::from(relative.as_os_str().as_bytes()), suffix.optimization.unwrap_or(0)));
+                    }
+                }
+            }
+            CachedFile::Orphan { stem, suffix } => {
+                out.stats.add(workdir, source_dir, &suffix.tag.to_str_lossy(), entry.size);
+                if !tracked(&path) {
+                    let message = format!("its source `{}.py` is gone", stem.to_str_lossy());
+                    out.findings.push(Finding::at("orphan-bytecode", Severity::Warning, path, message, CLEAN_HINT));
+                }
+            }
+            CachedFile::Temporary | CachedFile::OddBytecode => out.stats.add(workdir, source_dir, "other", entry.size),
+            CachedFile::Unknown => {}
+        }
+    }
+}
+
+fn stale_message(cache: &Path, source: &Path) -> String {
+    if rebuild::would_load(cache, source) {
+        "its header still matches the source, but it was written before the source's last change: Python runs the old code".into()
+    } else {
+        "its header no longer matches the source, so every import recompiles it".into()
+    }
+}
+
+/// The info finding when no pycache-guard hook runs in this repository.
+pub fn hooks_missing(workdir: &Path, hooks_dir: &Path) -> Option<Finding> {
+    let ours = crate::shim::SHIMS
+        .iter()
+        .any(|shim| std::fs::read(hooks_dir.join(shim.name)).is_ok_and(|content| crate::shim::is_ours(&content)));
+    let managed = [
+        ".pre-commit-config.yaml",
+        ".pre-commit-config.yml",
+        "prek.toml",
+        "lefthook.yml",
+        ".lefthook.yml",
+        "lefthook.yaml",
+    ]
+    .iter()
+    .map(|name| workdir.join(name))
+    .chain(std::fs::read_dir(workdir.join(".husky")).into_iter().flatten().flatten().map(|entry| entry.path()))
+    .any(|config| {
+        std::fs::read_to_string(config)
+            .is_ok_and(|text| text.contains("pycache-guard") || text.contains("forbid-pycache"))
+    });
+    (!ours && !managed).then(|| Finding {
+        id: "hooks-missing",
+        severity: Severity::Info,
+        path: None,
+        line: None,
+        column: None,
+        message: "the pycache-guard hooks are not installed and no hook manager runs them".into(),
+        hint: "install them with `pycache-guard install`".into(),
+    })
+}
+
+/// What the syntax check found.
+#[derive(Debug, Default)]
+pub struct SyntaxRun {
+    /// One finding per file an interpreter refuses (or, without one, that the parser rejects).
+    pub findings: Vec<Finding>,
+    /// Files checked.
+    pub checked: usize,
+    /// Files the in-process check sent to the interpreter.
+    pub suspects: usize,
+    /// Files that could not be judged: `(file, why)`.
+    pub failures: Vec<(PathBuf, String)>,
+}
+
+/// Checks `sources` in-process on `threads` threads; whatever is rejected goes
+/// to every interpreter in one batch, and only their verdict is reported.
+pub fn check_syntax(
+    workdir: &Path,
+    sources: &[BString],
+    interpreters: &[crate::interpreter::Interpreter],
+    threads: usize,
+    timeout: std::time::Duration,
+) -> SyntaxRun {
+    let version = interpreters.iter().map(|interpreter| interpreter.info.major_minor()).min().unwrap_or((3, 13));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let suspects: Mutex<Vec<(usize, crate::syntax::Problem)>> = Mutex::new(Vec::new());
+    let unreadable: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(source) = sources.get(at) else { break };
+                    let path = crate::paths::in_workdir(workdir, source);
+                    match std::fs::read(&path) {
+                        Ok(bytes) => {
+                            if let crate::syntax::Verdict::Suspect(problem) = crate::syntax::check(&bytes, version)
+                                && let Ok(mut list) = suspects.lock()
+                            {
+                                list.push((at, problem));
+                            }
+                        }
+                        // Not checked out (sparse), or gone since the index was read.
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(error) => {
+                            if let Ok(mut list) = unreadable.lock() {
+                                list.push((path, error.to_string()));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut suspects = suspects.into_inner().unwrap_or_default();
+    suspects.sort_by_key(|(at, _)| *at);
+    let mut run = SyntaxRun {
+        checked: sources.len(),
+        suspects: suspects.len(),
+        failures: unreadable.into_inner().unwrap_or_default(),
+        ..SyntaxRun::default()
+    };
+    if interpreters.is_empty() {
+        for (at, problem) in suspects {
+            let path = crate::paths::in_workdir(workdir, &sources[at]);
+            if crate::syntax::is_undecided(&problem) {
+                run.failures.push((path, format!("not checked: {} and no interpreter is available", problem.message)));
+            } else {
+                run.findings.push(syntax_finding(
+                    path,
+                    &problem.message,
+                    problem.line,
+                    problem.column,
+                    "unconfirmed: no interpreter to ask",
+                ));
+            }
+        }
+        return run;
+    }
+    confirm(workdir, sources, &suspects, interpreters, timeout, &mut run);
+    run
+}
+
+fn syntax_finding(path: PathBuf, message: &str, line: u32, column: u32, who: &str) -> Finding {
+    Finding {
+        id: "syntax-error",
+        severity: Severity::Error,
+        path: Some(path),
+        line: (line > 0).then_some(line),
+        column: (column > 0).then_some(column),
+        message: format!("{message} ({who})"),
+        hint: "fix the source; `python -m py_compile <path>` shows the same error".into(),
+    }
+}
+
+/// Asks every interpreter about the suspects; a file is reported when one refuses it.
+fn confirm(
+    workdir: &Path,
+    sources: &[BString],
+    suspects: &[(usize, crate::syntax::Problem)],
+    interpreters: &[crate::interpreter::Interpreter],
+    timeout: std::time::Duration,
+    run: &mut SyntaxRun,
+) {
+    use crate::compile::{Op, Outcome, Task, WorkerSpec};
+    let tasks: Vec<Task> = suspects
+        .iter()
+        .map(|(at, _)| Task { source: crate::paths::in_workdir(workdir, &sources[*at]), op: Op::Check })
+        .collect();
+    let mut verdicts: Vec<Vec<(String, Outcome)>> = vec![Vec::new(); tasks.len()];
+    for interpreter in interpreters {
+        let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout };
+        // Few files: one worker per interpreter avoids starting processes that would idle.
+        let workers = tasks.len().div_ceil(16).min(2);
+        for (slot, outcome) in verdicts.iter_mut().zip(crate::compile::run(&spec, &tasks, workers, &|| {})) {
+            slot.push((interpreter.info.cache_tag.clone(), outcome));
+        }
+    }
+    for (task, outcomes) in tasks.into_iter().zip(verdicts) {
+        let refused: Vec<&(String, Outcome)> =
+            outcomes.iter().filter(|(_, outcome)| matches!(outcome, Outcome::Syntax { .. })).collect();
+        if let Some((_, Outcome::Syntax { line, column, message })) = refused.first() {
+            let tags: Vec<&str> = refused.iter().map(|(tag, _)| tag.as_str()).collect();
+            run.findings.push(syntax_finding(task.source.clone(), message, *line, *column, &tags.join(", ")));
+        }
+        for (tag, outcome) in &outcomes {
+            if let Outcome::Error(message) | Outcome::WorkerFailed(message) = outcome {
+                run.failures.push((task.source.clone(), format!("{tag}: {message}")));
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Removing bytecode fast, and never anything else.
+//!
+//! The walk (see [`crate::walk`]) runs in parallel and deletes as it goes:
+//! inside `__pycache__`, files that are bytecode (`*.pyc`, `*.pyo`, `.opt-N`
+//! and pytest names) and the `*.pyc.NNNN` leftovers of interrupted writes, then
+//! the folder once empty; beside sources, legacy `*.pyc`, `*.pyo` and
+//! `*$py.class` files. An unknown file in `__pycache__` stays, and so does its
+//! folder. Symbolic links are neither followed nor removed. Tracked files stay
+//! unless asked. With `orphans`, only bytecode whose source is gone goes.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::artifact::{self, CachedFile};
+use crate::walk::{self, Entry};
+
+/// What to remove.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Only bytecode whose source is gone.
+    pub orphans: bool,
+    /// Report, remove nothing.
+    pub dry_run: bool,
+    /// Remove tracked bytecode too.
+    pub include_tracked: bool,
+}
+
+/// What a clean did (or would do).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Files removed (or to remove), in no particular order.
+    pub files: Vec<PathBuf>,
+    /// Folders removed.
+    pub dirs: Vec<PathBuf>,
+    /// Bytes the files held.
+    pub bytes: u64,
+    /// Tracked files left alone.
+    pub kept_tracked: Vec<PathBuf>,
+    /// What could not be read or removed.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+/// Removes bytecode in parallel as the walk finds it.
+pub struct Cleaner<'a> {
+    options: Options,
+    /// Tracked bytecode paths, absolute (usually none, so lookups are free).
+    tracked: &'a std::collections::HashSet<PathBuf>,
+    bytes: AtomicU64,
+    outcome: Mutex<Outcome>,
+}
+
+impl<'a> Cleaner<'a> {
+    /// A cleaner; `tracked` lists the tracked bytecode files it must keep.
+    pub fn new(options: Options, tracked: &'a std::collections::HashSet<PathBuf>) -> Cleaner<'a> {
+        Cleaner { options, tracked, bytes: AtomicU64::new(0), outcome: Mutex::new(Outcome::default()) }
+    }
+
+    /// The outcome, once the walk is over.
+    pub fn finish(self) -> Outcome {
+        let mut outcome = self.outcome.into_inner().unwrap_or_default();
+        outcome.bytes = self.bytes.into_inner();
+        outcome
+    }
+
+    fn record(&self, update: impl FnOnce(&mut Outcome)) {
+        if let Ok(mut outcome) = self.outcome.lock() {
+            update(&mut outcome);
+        }
+    }
+
+    /// Removes one file unless tracked; true when it is gone (or would be).
+    fn remove(&self, path: &Path, size: u64) -> bool {
+        if !self.options.include_tracked && self.tracked.contains(path) {
+            self.record(|outcome| outcome.kept_tracked.push(path.to_path_buf()));
+            return false;
+        }
+        if !self.options.dry_run
+            && let Err(error) = std::fs::remove_file(path)
+        {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                self.record(|outcome| outcome.errors.push((path.to_path_buf(), error.to_string())));
+            }
+            return false;
+        }
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+        self.record(|outcome| outcome.files.push(path.to_path_buf()));
+        true
+    }
+
+    /// Whether a file in a cache folder is to go.
+    fn wanted(&self, name: &[u8], source_dir: &Path) -> bool {
+        match artifact::classify_cached(name, |stem| crate::sweep::has_source(source_dir, stem)) {
+            CachedFile::Orphan { .. } => true,
+            CachedFile::Cache { .. } | CachedFile::OddBytecode | CachedFile::Temporary => !self.options.orphans,
+            CachedFile::Unknown => false,
+        }
+    }
+
+    /// Cleans one folder of caches: a `__pycache__`, or a folder of the prefix tree.
+    pub fn cache_dir(&self, dir: &Path, source_dir: &Path, entries: &[Entry], remove_when_empty: bool) {
+        let mut left = 0;
+        for entry in entries {
+            let gone = entry.is_file
+                && self.wanted(entry.name.as_bytes(), source_dir)
+                && self.remove(&dir.join(&entry.name), entry.size);
+            if !gone {
+                left += 1;
+            }
+        }
+        if left == 0 && remove_when_empty {
+            if self.options.dry_run {
+                self.record(|outcome| outcome.dirs.push(dir.to_path_buf()));
+            } else if std::fs::remove_dir(dir).is_ok() {
+                self.record(|outcome| outcome.dirs.push(dir.to_path_buf()));
+            }
+        }
+    }
+}
+
+impl walk::Visitor for Cleaner<'_> {
+    fn pycache(&self, dir: &Path, entries: Vec<Entry>) {
+        self.cache_dir(dir, dir.parent().unwrap_or(dir), &entries, true);
+    }
+
+    fn legacy(&self, path: &Path, size: u64) {
+        // Links are not bytecode files; neither followed nor removed.
+        if std::fs::symlink_metadata(path).is_ok_and(|meta| !meta.is_file()) {
+            return;
+        }
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+        let orphaned = artifact::legacy_stem(name.as_bytes()).is_some_and(|stem| !crate::sweep::has_source(dir, stem));
+        if !self.options.orphans || orphaned {
+            self.remove(path, size);
+        }
+    }
+
+    fn error(&self, path: &Path, message: String) {
+        self.record(|outcome| outcome.errors.push((path.to_path_buf(), message)));
+    }
+}
+
+/// Cleans the part of a `PYTHONPYCACHEPREFIX` tree that mirrors `workdir`,
+/// walked without following links; emptied folders are removed up to the prefix.
+pub fn clean_mirror(cleaner: &Cleaner<'_>, prefix: &Path, mirror_root: &Path) {
+    let mut stack = vec![mirror_root.to_path_buf()];
+    let mut visited = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let read = match std::fs::read_dir(&dir) {
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                walk::Visitor::error(cleaner, &dir, error.to_string());
+                continue;
+            }
+        };
+        let mut files = Vec::new();
+        for entry in read.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push(Entry {
+                    name: entry.file_name(),
+                    is_file: meta.is_file(),
+                    is_symlink: meta.file_type().is_symlink(),
+                    size: meta.len(),
+                });
+            }
+        }
+        if let Some(source_dir) = artifact::source_dir_of_prefix_dir(prefix, &dir) {
+            cleaner.cache_dir(&dir, &source_dir, &files, false);
+        }
+        visited.push(dir);
+    }
+    // Deepest first: prune the folders the clean left empty.
+    visited.sort_by_key(|dir| std::cmp::Reverse(dir.as_os_str().len()));
+    for dir in visited {
+        if dir != prefix
+            && !cleaner.options.dry_run
+            && std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_none())
+            && std::fs::remove_dir(&dir).is_ok()
+        {
+            cleaner.record(|outcome| outcome.dirs.push(dir.clone()));
+        }
+    }
+}
+
+/// The absolute paths of tracked bytecode, which a clean keeps by default.
+pub fn tracked_bytecode(index: &crate::index::Index, workdir: &Path) -> std::collections::HashSet<PathBuf> {
+    index
+        .entries()
+        .filter(|entry| artifact::is_bytecode_path(entry.path))
+        .map(|entry| workdir.join(OsStr::from_bytes(entry.path)))
+        .collect()
+}

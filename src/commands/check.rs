@@ -1,0 +1,497 @@
+//! `pycache-guard check`: the hygiene report, in human, JSON or GitHub form.
+
+use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use bstr::{BString, ByteSlice};
+use colored::Colorize;
+use serde::Serialize;
+
+use crate::artifact::CacheLocation;
+use crate::check::{self, Finding, Severity, Stats};
+use crate::cli::{CheckArgs, Format};
+use crate::config::{AllowList, ProjectConfig};
+use crate::display::PathStyle;
+use crate::exit::ExitStatus;
+use crate::git::Repo;
+use crate::index::Index;
+use crate::interpreter::Interpreter;
+
+use super::{Context, Refusal};
+
+/// Version of the JSON document; bumped when a field changes meaning.
+pub const JSON_VERSION: u32 = 1;
+
+/// Everything one pass found.
+#[derive(Default)]
+struct Gathered {
+    findings: Vec<Finding>,
+    stats: Stats,
+    stale_sources: Vec<(BString, u8)>,
+    failures: Vec<(PathBuf, String)>,
+    files_checked: usize,
+}
+
+/// What the run is about.
+struct Scope<'a> {
+    repo: &'a Repo,
+    workdir: PathBuf,
+    index: Index,
+    allow: AllowList,
+    location: CacheLocation,
+    /// Repository-relative prefixes from PATHS (empty: everything).
+    prefixes: Vec<BString>,
+    selected: BTreeSet<&'static str>,
+    interpreters: Vec<Interpreter>,
+}
+
+impl Scope<'_> {
+    fn within(&self, path: &[u8]) -> bool {
+        self.prefixes.iter().any(|prefix| {
+            prefix.is_empty()
+                || path == prefix.as_slice()
+                || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
+        }) || self.prefixes.is_empty()
+    }
+
+    fn wants(&self, id: &str) -> bool {
+        self.selected.contains(id)
+    }
+}
+
+/// Runs the checks, applies `--fix`, and prints the report.
+pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
+    let repo = Repo::discover()?;
+    let workdir = repo.workdir()?.to_path_buf();
+    let config = ProjectConfig::load(&workdir)?;
+    let mut selected: BTreeSet<&'static str> =
+        check::IDS.iter().copied().filter(|id| args.select.is_empty() || args.select.iter().any(|s| s == id)).collect();
+    if args.no_syntax {
+        selected.remove("syntax-error");
+    }
+    let mut prefixes = Vec::new();
+    for path in &args.paths {
+        prefixes.push(crate::paths::repo_relative(&workdir, &context.cwd, path).ok_or_else(|| {
+            Refusal::new(
+                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
+                "name files or folders inside the work tree",
+            )
+        })?);
+    }
+    let _lock = if args.fix { Some(crate::state::Lock::acquire(repo.git_dir())?) } else { None };
+    let index = Index::load(&repo.index_location())?;
+    let mut scope = Scope {
+        repo: &repo,
+        workdir,
+        allow: AllowList::new(&config.allow, &[])?,
+        location: super::cache_location()?,
+        prefixes,
+        selected,
+        interpreters: Vec::new(),
+        index,
+    };
+    if scope.wants("syntax-error") || scope.wants("stale-bytecode") || args.fix {
+        let (found, errors) = super::find_interpreters(context, &repo, &config, &args.python, &scope.index);
+        for error in errors {
+            context.printer.warning(format!("{error}; checking without it"));
+        }
+        scope.interpreters = found;
+    }
+    let mut gathered = gather(&scope, true)?;
+    if args.fix {
+        let syntax: Vec<Finding> = gathered.findings.iter().filter(|f| f.id == "syntax-error").cloned().collect();
+        apply_fixes(context, &scope, &gathered)?;
+        let files_checked = gathered.files_checked;
+        gathered = gather(&scope, false)?;
+        gathered.findings.extend(syntax);
+        gathered.files_checked = files_checked;
+        sort(&mut gathered.findings);
+    }
+    let style = context.path_style(&repo)?;
+    match args.format {
+        Format::Human => print_human(context, &style, &gathered, args.stats),
+        Format::Json => print_json(context, &scope, &gathered, args.stats)?,
+        Format::Github => print_github(context, &scope, &gathered),
+    }
+    for (path, message) in &gathered.failures {
+        context.printer.error(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
+    }
+    Ok(if !gathered.failures.is_empty() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::findings_if(gathered.findings.iter().any(|f| f.severity == Severity::Error))
+    })
+}
+
+/// One pass over the repository.
+fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
+    let mut out = Gathered::default();
+    if scope.wants("tracked-bytecode") {
+        out.findings
+            .extend(check::tracked_bytecode(&scope.index, &scope.allow, &scope.workdir, &|path| scope.within(path)));
+    }
+    if scope.wants("gitignore-missing") {
+        let survey = super::gitignore::survey(scope.repo)?;
+        for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
+            let evidence = rule
+                .evidence()
+                .map(|(path, dir)| format!("{}{}", path.to_str_lossy(), if dir { "/" } else { "" }))
+                .unwrap_or_default();
+            out.findings.push(Finding {
+                id: "gitignore-missing",
+                severity: Severity::Error,
+                path: Some(scope.workdir.join(".gitignore")),
+                line: None,
+                column: None,
+                message: format!("ignore rule `{}` is missing: `{evidence}` is not ignored", rule.rule.line),
+                hint: "add the missing rules with `pycache-guard gitignore`".into(),
+            });
+        }
+    }
+    let roots: Vec<PathBuf> = if scope.prefixes.is_empty() {
+        vec![scope.workdir.clone()]
+    } else {
+        scope
+            .prefixes
+            .iter()
+            .map(|prefix| crate::paths::in_workdir(&scope.workdir, prefix))
+            .filter(|path| path.is_dir())
+            .collect()
+    };
+    let options = crate::walk::Options { roots, include_venvs: false, threads: threads() };
+    let inventory = check::inventory(&options, &scope.workdir, &scope.location);
+    let tags: Vec<String> = scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
+    let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
+    out.findings
+        .extend(disk.findings.into_iter().filter(|finding| scope.wants(finding.id) && finding_within(scope, finding)));
+    out.stats = disk.stats;
+    out.stale_sources = disk.stale_sources;
+    out.failures.extend(inventory.errors);
+    if syntax && scope.wants("syntax-error") {
+        let sources: Vec<BString> =
+            crate::rebuild::tracked_sources(&scope.index).filter(|source| scope.within(source)).collect();
+        let run = check::check_syntax(
+            &scope.workdir,
+            &sources,
+            &scope.interpreters,
+            threads(),
+            std::time::Duration::from_secs(60),
+        );
+        out.files_checked = run.checked;
+        out.findings.extend(run.findings);
+        out.failures.extend(run.failures);
+    }
+    if scope.wants("hooks-missing")
+        && let Ok(hooks) = scope.repo.hooks_dir()
+    {
+        out.findings.extend(check::hooks_missing(&scope.workdir, &hooks));
+    }
+    sort(&mut out.findings);
+    Ok(out)
+}
+
+fn finding_within(scope: &Scope<'_>, finding: &Finding) -> bool {
+    match finding.path.as_ref().and_then(|path| path.strip_prefix(&scope.workdir).ok()) {
+        Some(relative) => scope.within(relative.as_os_str().as_bytes()),
+        None => true,
+    }
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn sort(findings: &mut [Finding]) {
+    let rank = |id: &str| check::IDS.iter().position(|known| *known == id).unwrap_or(usize::MAX);
+    findings.sort_by(|a, b| (rank(a.id), &a.path, a.line, a.column).cmp(&(rank(b.id), &b.path, b.line, b.column)));
+}
+
+/// `--fix`: ignore rules, untracked orphans and shadowing files, stale caches.
+fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Result<()> {
+    let style = context.path_style(scope.repo)?;
+    let has = |id: &str| gathered.findings.iter().any(|finding| finding.id == id);
+    if has("gitignore-missing") {
+        super::gitignore::fix(context, scope.repo)?;
+    }
+    let removals: Vec<crate::sweep::Removal> = gathered
+        .findings
+        .iter()
+        .filter(|finding| matches!(finding.id, "orphan-bytecode" | "shadowing-bytecode"))
+        .filter_map(|finding| finding.path.clone())
+        .flat_map(|path| if path.is_dir() { orphans_of_folder(&path) } else { vec![path] })
+        .filter(|path| path.is_file() && !crate::sweep::is_tracked(&scope.index, &scope.workdir, path))
+        .map(|path| crate::sweep::Removal { path, reason: crate::sweep::Reason::Orphan })
+        .collect();
+    if !removals.is_empty() {
+        let stop = match &scope.location {
+            CacheLocation::Prefix(prefix)
+                if !removals.iter().all(|removal| removal.path.starts_with(&scope.workdir)) =>
+            {
+                prefix.clone()
+            }
+            _ => scope.workdir.clone(),
+        };
+        let removed = crate::sweep::remove(removals, &stop);
+        context.printer.info(format!("removed {} orphaned or shadowing bytecode files", removed.files.len()));
+        for (path, message) in removed.errors {
+            context.printer.warning(format!("{}: {message}", style.show_absolute(&path)));
+        }
+    }
+    if !gathered.stale_sources.is_empty() {
+        rebuild_stale(context, scope, &gathered.stale_sources);
+    }
+    let tracked: Vec<String> = gathered
+        .findings
+        .iter()
+        .filter(|finding| finding.id == "tracked-bytecode")
+        .filter_map(|finding| finding.path.as_ref())
+        .map(|path| style.argument(path.strip_prefix(&scope.workdir).unwrap_or(path).as_os_str().as_bytes()))
+        .collect();
+    if !tracked.is_empty() {
+        context.printer.hint(format!("tracked bytecode is never untracked by `--fix`; untrack it yourself, keeping the files:\n    git rm -r --cached -- {}", tracked.join(" ")));
+    }
+    Ok(())
+}
+
+/// The caches in a folder that holds only `__pycache__`.
+fn orphans_of_folder(folder: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(folder.join(crate::artifact::PYCACHE))
+        .map(|entries| entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect())
+        .unwrap_or_default()
+}
+
+/// Recompiles stale caches at the level each was written at.
+fn rebuild_stale(context: &Context, scope: &Scope<'_>, stale: &[(BString, u8)]) {
+    if scope.interpreters.is_empty() {
+        context.printer.warning("no Python interpreter to rebuild stale caches with");
+        return;
+    }
+    let mut compiled = 0;
+    for level in [0, 1, 2] {
+        let sources: BTreeSet<BString> =
+            stale.iter().filter(|(_, at)| *at == level).map(|(source, _)| source.clone()).collect();
+        if !sources.is_empty() {
+            compiled += rebuild_at_level(scope, sources, level);
+        }
+    }
+    context.printer.info(format!("rebuilt {compiled} stale caches"));
+}
+
+fn rebuild_at_level(scope: &Scope<'_>, sources: BTreeSet<BString>, level: u8) -> usize {
+    let settings = crate::rebuild::Settings {
+        workdir: scope.workdir.clone(),
+        interpreters: scope.interpreters.clone(),
+        optimize: vec![level],
+        mode: None,
+        default_mode: crate::pyc::InvalidationMode::Timestamp,
+        location: scope.location.clone(),
+        compile: true,
+        exclude: globset::GlobSet::empty(),
+        jobs: threads(),
+        timeout: std::time::Duration::from_secs(60),
+    };
+    let targets = crate::rebuild::Targets { compile: sources, sweep: BTreeSet::new() };
+    // Only this level is compiled; the other levels' valid caches must stay.
+    let mut plan = crate::rebuild::plan(&targets, &settings, &scope.index);
+    plan.removals.clear();
+    crate::rebuild::execute(plan, &settings, &|| {}).compiled
+}
+
+fn label(severity: Severity) -> String {
+    match severity {
+        Severity::Error => "error".red().bold().to_string(),
+        Severity::Warning => "warning".yellow().bold().to_string(),
+        Severity::Info => "info".cyan().bold().to_string(),
+    }
+}
+
+fn location(style: &PathStyle, finding: &Finding) -> String {
+    let mut text = finding.path.as_deref().map(|path| style.show_absolute(path)).unwrap_or_default();
+    if finding.path.as_ref().is_some_and(|path| path.is_dir()) {
+        text.push('/');
+    }
+    if let Some(line) = finding.line {
+        text.push_str(&format!(":{line}"));
+        if let Some(column) = finding.column {
+            text.push_str(&format!(":{column}"));
+        }
+    }
+    text
+}
+
+fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats: bool) {
+    colored::control::set_override(context.stdout_color);
+    let mut lines = Vec::new();
+    for id in check::IDS {
+        let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).collect();
+        let Some(first) = group.first() else { continue };
+        lines.push(format!(
+            "{}[{id}]: {}",
+            label(first.severity),
+            if group.len() == 1 { "1 finding".to_string() } else { format!("{} findings", group.len()) }
+        ));
+        for finding in &group {
+            let place = location(style, finding);
+            let message = crate::display::sanitize_text(&finding.message);
+            lines.push(if place.is_empty() { format!("  {message}") } else { format!("  {place}: {message}") });
+        }
+        for hint in group_hints(style, id, &group) {
+            lines.push(format!("  {} {hint}", "hint:".cyan().bold()));
+        }
+        lines.push(String::new());
+    }
+    if stats {
+        lines.extend(stats_table(&gathered.stats));
+    }
+    let count = |severity| gathered.findings.iter().filter(|finding| finding.severity == severity).count();
+    let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+    let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    lines.push(format!(
+        "{}: {}, {}, {} ({} checked for syntax)",
+        if errors > 0 { "check failed".red().bold().to_string() } else { "check passed".green().bold().to_string() },
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        plural(infos, "note"),
+        plural(gathered.files_checked, "file"),
+    ));
+    context.printer.data(lines.join("\n"));
+}
+
+/// The hints of a group, once each; tracked files get one command for all of them.
+fn group_hints(style: &PathStyle, id: &str, group: &[&Finding]) -> Vec<String> {
+    if id == "tracked-bytecode" && group.len() > 1 {
+        let paths: Vec<String> = group
+            .iter()
+            .filter_map(|finding| finding.path.as_deref())
+            .map(|path| style.argument_absolute(path))
+            .collect();
+        return vec![format!(
+            "untrack them, keeping the files: `git rm -r --cached -- {}`; or allow them in `[tool.pycache-guard] allow`",
+            paths.join(" ")
+        )];
+    }
+    let unique: BTreeSet<&str> = group.iter().map(|finding| finding.hint.as_str()).collect();
+    unique.into_iter().map(str::to_string).collect()
+}
+
+fn stats_table(stats: &Stats) -> Vec<String> {
+    let mut lines = vec!["bytecode footprint".bold().to_string()];
+    for (title, table) in [("folder", &stats.by_folder), ("cache tag", &stats.by_tag)] {
+        lines.push(format!("  {title:<28} {:>8} {:>12}", "files", "bytes"));
+        for (key, footprint) in table {
+            lines.push(format!(
+                "  {:<28} {:>8} {:>12}",
+                crate::display::sanitize_text(key),
+                footprint.files,
+                crate::display::human_bytes(footprint.bytes)
+            ));
+        }
+        if table.is_empty() {
+            lines.push("  (no bytecode)".into());
+        }
+    }
+    lines.push(String::new());
+    lines
+}
+
+/// The JSON document: `version`, `findings`, `summary` and, with `--stats`, `stats`.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    findings: Vec<JsonFinding>,
+    summary: JsonSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<&'a Stats>,
+}
+
+#[derive(Serialize)]
+struct JsonFinding {
+    id: &'static str,
+    severity: Severity,
+    /// Relative to the work tree with `/` separators; absolute outside it (a prefix tree).
+    path: Option<String>,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: String,
+    hint: String,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+    files_checked: usize,
+    interpreters: Vec<String>,
+}
+
+fn report_path(scope: &Scope<'_>, path: &Path) -> String {
+    match path.strip_prefix(&scope.workdir) {
+        Ok(relative) => relative.as_os_str().as_bytes().to_str_lossy().into_owned(),
+        Err(_) => path.to_string_lossy().into_owned(),
+    }
+}
+
+fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: bool) -> Result<()> {
+    let count = |severity| gathered.findings.iter().filter(|finding| finding.severity == severity).count();
+    let report = JsonReport {
+        version: JSON_VERSION,
+        findings: gathered
+            .findings
+            .iter()
+            .map(|finding| JsonFinding {
+                id: finding.id,
+                severity: finding.severity,
+                path: finding.path.as_deref().map(|path| report_path(scope, path)),
+                line: finding.line,
+                column: finding.column,
+                message: finding.message.clone(),
+                hint: finding.hint.clone(),
+            })
+            .collect(),
+        summary: JsonSummary {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+            files_checked: gathered.files_checked,
+            interpreters: scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect(),
+        },
+        stats: stats.then_some(&gathered.stats),
+    };
+    context.printer.data(serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// Escapes a workflow command's message (`%`, CR, LF) or property (also `:` and `,`).
+fn escape_github(text: &str, property: bool) -> String {
+    let mut out = text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+fn print_github(context: &Context, scope: &Scope<'_>, gathered: &Gathered) {
+    for finding in &gathered.findings {
+        let command = match finding.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut properties = Vec::new();
+        if let Some(path) = &finding.path {
+            properties.push(format!("file={}", escape_github(&report_path(scope, path), true)));
+        }
+        if let Some(line) = finding.line {
+            properties.push(format!("line={line}"));
+        }
+        if let Some(column) = finding.column {
+            properties.push(format!("col={column}"));
+        }
+        properties.push(format!("title={}", escape_github(finding.id, true)));
+        let message = escape_github(&format!("{} ({})", finding.message, finding.hint), false);
+        context.printer.data(format!("::{command} {}::{message}", properties.join(",")));
+    }
+}

@@ -1,0 +1,139 @@
+//! Walking a work tree for bytecode, in parallel, without going anywhere we
+//! must not.
+//!
+//! Git-ignored files are visited (caches usually are ignored). The walk never
+//! follows a symbolic link, never enters `.git` or a nested repository (a
+//! folder holding `.git`, which also covers a linked worktree placed inside
+//! the work tree), and skips virtual environments (a folder holding
+//! `pyvenv.cfg`, and `node_modules`, `.tox`, `.nox`) unless asked. A
+//! `__pycache__` folder is read in one go and handed to the visitor; legacy
+//! bytecode outside one is handed over file by file. An unreadable folder is
+//! reported and the walk goes on.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::artifact::{self, PYCACHE};
+
+/// Folders that hold someone else's environment.
+const ENVIRONMENT_DIRS: [&str; 3] = ["node_modules", ".tox", ".nox"];
+
+/// Where and how to walk.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Folders to walk (absolute).
+    pub roots: Vec<PathBuf>,
+    /// Descend into virtual environments too.
+    pub include_venvs: bool,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// One entry of a `__pycache__` folder.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Its name.
+    pub name: OsString,
+    /// A regular file (not a link, not a folder).
+    pub is_file: bool,
+    /// A symbolic link.
+    pub is_symlink: bool,
+    /// Bytes on disk (of the link itself for a link).
+    pub size: u64,
+}
+
+/// What the walk finds, delivered from several threads at once.
+pub trait Visitor: Sync {
+    /// A real `__pycache__` folder and its entries.
+    fn pycache(&self, dir: &Path, entries: Vec<Entry>);
+    /// A file outside `__pycache__` whose name is legacy bytecode (`foo.pyc`, `foo.pyo`, `foo$py.class`).
+    fn legacy(&self, path: &Path, size: u64);
+    /// A folder that could not be read.
+    fn error(&self, path: &Path, message: String);
+}
+
+/// True for a folder the walk must not enter.
+pub fn is_excluded_dir(path: &Path, is_root: bool, include_venvs: bool) -> bool {
+    let name = path.file_name().map(OsStrExt::as_bytes).unwrap_or_default();
+    if name == b".git" {
+        return true;
+    }
+    if !is_root && std::fs::symlink_metadata(path.join(".git")).is_ok() {
+        return true; // a nested repository or a worktree inside this one
+    }
+    if include_venvs {
+        return false;
+    }
+    ENVIRONMENT_DIRS.iter().any(|dir| name == dir.as_bytes()) || path.join("pyvenv.cfg").is_file()
+}
+
+/// Reads a `__pycache__` folder.
+fn read_pycache(dir: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        entries.push(Entry {
+            name: entry.file_name(),
+            is_file: meta.is_file(),
+            is_symlink: meta.file_type().is_symlink(),
+            size: meta.len(),
+        });
+    }
+    Ok(entries)
+}
+
+/// Walks every root in parallel and reports to `visitor`.
+pub fn walk(options: &Options, visitor: &dyn Visitor) {
+    let Some((first, rest)) = options.roots.split_first() else { return };
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    let roots = options.roots.clone();
+    let include_venvs = options.include_venvs;
+    builder.standard_filters(false).hidden(false).follow_links(false).threads(options.threads.max(1)).filter_entry(
+        move |entry| {
+            let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
+            !is_dir || !is_excluded_dir(entry.path(), roots.iter().any(|root| root == entry.path()), include_venvs)
+        },
+    );
+    builder.build_parallel().run(|| {
+        Box::new(move |result| {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let path = error_path(&error).unwrap_or_default();
+                    visitor.error(&path, error.to_string());
+                    return WalkState::Continue;
+                }
+            };
+            let Some(kind) = entry.file_type() else { return WalkState::Continue };
+            let name = entry.file_name().as_bytes();
+            if kind.is_dir() && name == PYCACHE.as_bytes() {
+                match read_pycache(entry.path()) {
+                    Ok(entries) => visitor.pycache(entry.path(), entries),
+                    Err(error) => visitor.error(entry.path(), error.to_string()),
+                }
+                return WalkState::Skip;
+            }
+            if !kind.is_dir() && artifact::legacy_stem(name).is_some() {
+                let size = entry.metadata().map(|meta| meta.len()).unwrap_or(0);
+                visitor.legacy(entry.path(), size);
+            }
+            WalkState::Continue
+        })
+    });
+}
+
+fn error_path(error: &ignore::Error) -> Option<PathBuf> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Partial(errors) => errors.iter().find_map(error_path),
+        _ => None,
+    }
+}

@@ -1,0 +1,340 @@
+//! `pycache-guard check`: one case of each finding, clean look-alikes that
+//! must not be reported, the output formats, `--fix`, and agreement with
+//! CPython's `compile()` on whole standard libraries.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::python::{self, Python};
+use common::{Run, TestEnv};
+
+fn env_with(python: &Python) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), python.path.display().to_string()));
+    env
+}
+
+/// A repository with one case of each finding and look-alikes that are fine.
+fn fixture(python: &Python) -> TestEnv {
+    let env = env_with(python);
+    let tag = &python.tag;
+    // Missing only `*$py.class`.
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n");
+    env.write("pyproject.toml", "[tool.pycache-guard]\nallow = [\"fixtures/*.pyc\"]\n");
+    env.write("tracked/t.py", "T = 1\n");
+    env.write(format!("tracked/__pycache__/t.{tag}.pyc"), "committed by mistake");
+    env.write("fixtures/sample.pyc", "a fixture committed on purpose");
+    env.write("app.pyz", "a zip application, not bytecode");
+    env.write("pkg/__init__.py", "");
+    env.write("pkg/foo.bar.py", "DOTTED = 1\n");
+    env.write("pkg/test_x.py", "def test():\n    assert True\n");
+    env.write("pkg/stale.py", "S = 1\n");
+    env.write("pkg/broken.py", "def f(:\n    pass\n");
+    env.git(&["add", "-A"]);
+    env.git(&["add", "-f", "fixtures/sample.pyc", &format!("tracked/__pycache__/t.{tag}.pyc")]);
+    env.git(&["commit", "-q", "-m", "fixture"]);
+    env.run(&["rebuild", "pkg/foo.bar.py", "pkg/stale.py", "pkg/__init__.py", "--optimize", "0", "--optimize", "2"])
+        .expect_code(0);
+    // pytest's rewritten cache of a test module that exists.
+    std::fs::copy(
+        env.repo.join(format!("pkg/__pycache__/stale.{tag}.pyc")),
+        env.repo.join(format!("pkg/__pycache__/test_x.{tag}-pytest-8.3.2.pyc")),
+    )
+    .unwrap();
+    // Now make the findings on disk.
+    env.write("pkg/stale.py", "S = 'changed, and longer'\n");
+    env.write("shadow.pyc", "legacy bytecode of a deleted shadow.py");
+    env.write(format!("pkg/__pycache__/gone.{tag}.pyc"), "cache of a deleted module");
+    env.write(format!("deleted_pkg/__pycache__/x.{tag}.pyc"), "cache of a deleted package");
+    env
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|error| panic!("{error}: {}", run.stdout))
+}
+
+/// `(id, path)` of every finding.
+fn found(report: &serde_json::Value) -> BTreeSet<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f["path"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[test]
+fn each_finding_is_reported_once_and_look_alikes_are_not() {
+    let python = python::default();
+    let env = fixture(python);
+    let tag = &python.tag;
+    let run = env.run(&["check", "--format", "json"]).expect_code(1);
+    let expected: BTreeSet<(String, String)> = [
+        ("tracked-bytecode", format!("tracked/__pycache__/t.{tag}.pyc")),
+        ("gitignore-missing", ".gitignore".to_string()),
+        ("shadowing-bytecode", "shadow.pyc".to_string()),
+        ("orphan-bytecode", format!("pkg/__pycache__/gone.{tag}.pyc")),
+        ("orphan-bytecode", format!("deleted_pkg/__pycache__/x.{tag}.pyc")),
+        ("orphan-bytecode", "deleted_pkg".to_string()),
+        ("stale-bytecode", format!("pkg/__pycache__/stale.{tag}.pyc")),
+        ("stale-bytecode", format!("pkg/__pycache__/stale.{tag}.opt-2.pyc")),
+        ("syntax-error", "pkg/broken.py".to_string()),
+        ("hooks-missing", String::new()),
+    ]
+    .into_iter()
+    .map(|(id, path)| (id.to_string(), path))
+    .collect();
+    assert_eq!(found(&json(&run)), expected);
+}
+
+#[test]
+fn json_report_is_pinned_by_a_snapshot() {
+    let python = python::default();
+    let env = fixture(python);
+    let run = env.run(&["check", "--format", "json"]).expect_code(1);
+    insta::with_settings!({filters => vec![(r"cpython-3\d+", "[TAG]")]}, {
+        insta::assert_snapshot!("check_json", run.stdout);
+    });
+}
+
+#[test]
+fn github_format_emits_workflow_commands() {
+    let python = python::default();
+    let env = fixture(python);
+    let run = env
+        .run(&["check", "--format", "github", "--select", "syntax-error", "--select", "shadowing-bytecode"])
+        .expect_code(1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("::error file=shadow.pyc,title=shadowing-bytecode::its source `shadow.py` is gone"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("::error file=pkg/broken.py,line=1,col="), "{}", lines[1]);
+    assert!(lines[1].contains(",title=syntax-error::"), "{}", lines[1]);
+}
+
+#[test]
+fn human_report_groups_findings_and_ends_with_a_summary() {
+    let python = python::default();
+    let env = fixture(python);
+    let run = env.run(&["check", "--stats"]).expect_code(1);
+    let out = &run.stdout;
+    assert!(out.contains("error[syntax-error]: 1 finding\n  pkg/broken.py:1:"), "{out}");
+    assert!(out.contains("warning[orphan-bytecode]: 3 findings"), "{out}");
+    assert!(out.contains("info[hooks-missing]: 1 finding"), "{out}");
+    assert!(out.contains("bytecode footprint"), "{out}");
+    assert!(out.contains(&python.tag), "stats by tag: {out}");
+    assert!(out.trim_end().lines().last().unwrap().starts_with("check failed: 4 errors, 5 warnings, 1 note"), "{out}");
+}
+
+#[test]
+fn clean_repository_passes_with_exit_zero() {
+    let python = python::default();
+    let env = env_with(python);
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
+    env.write("a.py", "A = 1\n");
+    env.commit_all("clean");
+    env.install_hooks();
+    env.run(&["rebuild", "--all"]).expect_code(0);
+    let run = env.run(&["check"]).expect_code(0);
+    assert!(run.stdout.contains("check passed: 0 errors, 0 warnings, 0 notes"), "{}", run.stdout);
+    // Warnings alone do not fail the check.
+    env.write("__pycache__/orphan.cpython-312.pyc", "x");
+    env.run(&["check"]).expect_code(0);
+}
+
+#[test]
+fn fix_applies_the_safe_fixes_and_never_touches_tracked_files() {
+    let python = python::default();
+    let env = fixture(python);
+    let tag = &python.tag;
+    let run = env.run(&["check", "--fix", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let left: BTreeSet<String> = found(&json(&run)).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(left, ["tracked-bytecode", "syntax-error", "hooks-missing"].into_iter().map(String::from).collect());
+    assert!(run.stderr.contains(&format!("git rm -r --cached -- tracked/__pycache__/t.{tag}.pyc")), "{}", run.stderr);
+    assert!(env.repo.join(format!("tracked/__pycache__/t.{tag}.pyc")).exists());
+    assert!(env.repo.join("fixtures/sample.pyc").exists());
+    assert!(!env.repo.join("shadow.pyc").exists());
+    assert!(!env.repo.join("deleted_pkg").exists());
+    assert!(String::from_utf8(env.read(".gitignore")).unwrap().contains("*$py.class"));
+    let run =
+        Run::from(env.command_in(&python.path, &env.repo).args(["-v", "-c", "import pkg.stale"]).output().unwrap());
+    assert!(run.stderr.contains(&format!("stale.{tag}.pyc matches")), "{}", run.stderr);
+}
+
+/// CPython's verdict on a file.
+fn compiles(python: &Python, path: &Path) -> bool {
+    let code = "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec', dont_inherit=True)";
+    std::process::Command::new(&python.path)
+        .args(["-I", "-S", "-W", "ignore", "-c", code])
+        .arg(path)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn encodings_are_judged_as_cpython_judges_them() {
+    let python = python::default();
+    let env = env_with(python);
+    let cases: [(&str, &[u8], bool); 8] = [
+        ("latin1_cookie.py", b"# -*- coding: latin-1 -*-\nX = '\xe9'\n", true),
+        ("koi8r_cookie.py", b"# coding: koi8-r\nX = '\xc1\xc2'\n", true),
+        ("bom.py", b"\xef\xbb\xbfX = '\xc3\xa9'\n", true),
+        ("bom_conflict.py", b"\xef\xbb\xbf# coding: latin-1\nX = 1\n", false),
+        ("unknown_encoding.py", b"# coding: klingon-8\nX = 1\n", false),
+        ("invalid_utf8.py", b"X = '\xff\xfe'\n", false),
+        ("second_line_cookie.py", b"#!/usr/bin/env python\n# vim: fileencoding=latin-1\nX = '\xe9'\n", true),
+        ("cookie_after_code.py", b"X = 1\n# coding: latin-1\nY = '\xe9'\n", false),
+    ];
+    for (name, content, _) in &cases {
+        env.write(name, content);
+    }
+    env.commit_all("encodings");
+    let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]);
+    let reported: BTreeSet<String> = found(&json(&run)).into_iter().map(|(_, path)| path).collect();
+    for (name, _, valid) in cases {
+        assert_eq!(compiles(python, &env.repo.join(name)), valid, "the case {name} is not what CPython says");
+        assert_eq!(!reported.contains(name), valid, "{name}: {}", run.stdout);
+    }
+    let report = json(&run);
+    let message = |name: &str| {
+        report["findings"].as_array().unwrap().iter().find(|f| f["path"] == name).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        message("bom_conflict.py").contains("encoding problem: iso-8859-1 with BOM"),
+        "{}",
+        message("bom_conflict.py")
+    );
+    assert!(
+        message("unknown_encoding.py").contains("unknown encoding: klingon-8"),
+        "{}",
+        message("unknown_encoding.py")
+    );
+}
+
+#[test]
+fn without_an_interpreter_the_verdict_is_marked_unconfirmed() {
+    let mut env = TestEnv::new();
+    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), "no-such-python".into()));
+    env.write("broken.py", "def f(:\n");
+    env.commit_all("broken");
+    let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]).expect_code(1);
+    let report = json(&run);
+    assert!(
+        report["findings"][0]["message"].as_str().unwrap().contains("unconfirmed: no interpreter"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("`no-such-python`"), "{}", run.stderr);
+}
+
+#[test]
+fn unreadable_folder_is_an_operational_failure() {
+    let env = TestEnv::new();
+    env.write("a.py", "A = 1\n");
+    env.commit_all("base");
+    env.write("locked/__pycache__/x.cpython-312.pyc", "x");
+    env.open_up();
+    std::fs::set_permissions(env.repo.join("locked"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let run = env.run_unprivileged(&["check", "--no-syntax"]);
+    std::fs::set_permissions(env.repo.join("locked"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("locked"), "{}", run.stderr);
+}
+
+/// Copies every `.py` file of a standard library into `dest`.
+fn copy_stdlib(from: &Path, dest: &Path) -> usize {
+    let mut count = 0;
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if entry.file_type().unwrap().is_dir() {
+                if name != "site-packages" && name != "__pycache__" {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|ext| ext == "py") {
+                let target = dest.join(path.strip_prefix(from).unwrap());
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::copy(&path, &target).unwrap();
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Files of `root` that CPython's `compile()` refuses, from one interpreter process.
+fn cpython_refusals(python: &Python, root: &Path) -> BTreeSet<String> {
+    let script = r"
+import os, sys
+root = sys.argv[1]
+for d, dirs, files in os.walk(root):
+    for f in files:
+        if f.endswith('.py'):
+            p = os.path.join(d, f)
+            try:
+                compile(open(p, 'rb').read(), p, 'exec', dont_inherit=True)
+            except Exception:
+                print(os.path.relpath(p, root))
+";
+    let out = std::process::Command::new(&python.path)
+        .args(["-I", "-S", "-W", "ignore", "-c", script])
+        .arg(root)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect()
+}
+
+#[test]
+fn syntax_verdicts_agree_with_cpython_on_whole_standard_libraries() {
+    let modern = python::modern();
+    // The oldest and the newest interpreters of the machine (3.8 to 3.13 where present).
+    let mut chosen: Vec<&Python> = vec![modern[0], modern[modern.len() - 1]];
+    chosen.dedup_by_key(|python| python.version);
+    assert!(!chosen.is_empty());
+    for python in chosen {
+        let env = env_with(python);
+        let stdlib = PathBuf::from(
+            Run::from(
+                std::process::Command::new(&python.path)
+                    .args(["-I", "-c", "import os; print(os.path.dirname(os.__file__))"])
+                    .output()
+                    .unwrap(),
+            )
+            .stdout
+            .trim(),
+        );
+        let count = copy_stdlib(&stdlib, &env.repo.join("lib"));
+        assert!(count > 1000, "{count} files in {}", stdlib.display());
+        env.commit_all("standard library");
+        let expected = cpython_refusals(python, &env.repo.join("lib"));
+        assert!(
+            expected.len() >= 5,
+            "CPython should refuse the standard library's bad-syntax test files: {expected:?}"
+        );
+        let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]);
+        let report = json(&run);
+        assert_eq!(report["summary"]["files_checked"].as_u64().unwrap() as usize, count);
+        let ours: BTreeSet<String> =
+            found(&report).into_iter().map(|(_, path)| path.strip_prefix("lib/").unwrap().to_string()).collect();
+        let missed: Vec<&String> = expected.difference(&ours).collect();
+        let extra: Vec<&String> = ours.difference(&expected).collect();
+        assert!(
+            missed.is_empty() && extra.is_empty(),
+            "{:?}: missed {missed:?}, false positives {extra:?}",
+            python.version
+        );
+    }
+}
