@@ -97,11 +97,12 @@ pub fn parse_rewrite_pairs(stdin: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The event from the pre-commit framework's or prek's variables, if they describe one.
+/// The event from the pre-commit framework's or prek's variables, if they
+/// describe one. Commits must be object ids: anything else is ignored.
 pub fn from_pre_commit_env(get: impl Fn(&str) -> Option<String>) -> Option<Event> {
     if let Some(kind) = get("PRE_COMMIT_CHECKOUT_TYPE") {
-        let previous = get("PRE_COMMIT_FROM_REF").or_else(|| get("PRE_COMMIT_ORIGIN"))?;
-        let new = get("PRE_COMMIT_TO_REF").or_else(|| get("PRE_COMMIT_SOURCE"))?;
+        let previous = get("PRE_COMMIT_FROM_REF").or_else(|| get("PRE_COMMIT_ORIGIN")).filter(|id| is_object_id(id))?;
+        let new = get("PRE_COMMIT_TO_REF").or_else(|| get("PRE_COMMIT_SOURCE")).filter(|id| is_object_id(id))?;
         return Some(Event::Checkout { previous, new, branch: kind == "1" });
     }
     if let Some(squash) = get("PRE_COMMIT_IS_SQUASH_MERGE").or_else(|| get("PRE_COMMIT_SQUASH_MERGE")) {
@@ -111,6 +112,16 @@ pub fn from_pre_commit_env(get: impl Fn(&str) -> Option<String>) -> Option<Event
         return Some(Event::Rewrite { command, pairs: Vec::new() });
     }
     None
+}
+
+/// True for a repository path git could have written: relative, no empty,
+/// `.` or `..` component, and nothing inside a `.git` folder. A crafted tree
+/// could hold other names; they are never acted on.
+pub fn is_safe_path(path: &[u8]) -> bool {
+    !path.is_empty()
+        && path
+            .split(|&byte| byte == b'/')
+            .all(|part| !part.is_empty() && part != b"." && part != b".." && !part.eq_ignore_ascii_case(b".git"))
 }
 
 /// How a tracked path changed.
@@ -240,6 +251,19 @@ mod tests {
         );
         assert_eq!(parse_hook("pre-push", &[], "").unwrap(), None);
         assert!(is_null_id(NULL) && !is_null_id(A) && !is_null_id(""));
+        for (path, safe) in [
+            ("a/b.py", true),
+            ("../x.py", false),
+            ("a/../b.py", false),
+            ("/abs.py", false),
+            ("a//b.py", false),
+            (".git/x.py", false),
+            ("a/.GIT/x.py", false),
+            ("./a.py", false),
+            (".github/x.py", true),
+        ] {
+            assert_eq!(is_safe_path(path.as_bytes()), safe, "{path}");
+        }
     }
 
     #[test]
@@ -261,5 +285,13 @@ mod tests {
             Some(Event::Rewrite { command: "amend".into(), pairs: vec![] })
         );
         assert_eq!(from_pre_commit_env(env(&[])), None);
+        assert_eq!(
+            from_pre_commit_env(env(&[
+                ("PRE_COMMIT_CHECKOUT_TYPE", "1"),
+                ("PRE_COMMIT_FROM_REF", "/etc/passwd"),
+                ("PRE_COMMIT_TO_REF", B)
+            ])),
+            None
+        );
     }
 }

@@ -90,13 +90,16 @@ impl<'a> Cleaner<'a> {
         true
     }
 
-    /// Whether a file in a cache folder is to go.
+    /// Whether a file in a cache folder is to go. Only `--orphans` needs to
+    /// look for sources; a full clean judges by name alone, with no `stat`.
     fn wanted(&self, name: &[u8], source_dir: &Path) -> bool {
-        match artifact::classify_cached(name, |stem| crate::sweep::has_source(source_dir, stem)) {
-            CachedFile::Orphan { .. } => true,
-            CachedFile::Cache { .. } | CachedFile::OddBytecode | CachedFile::Temporary => !self.options.orphans,
-            CachedFile::Unknown => false,
+        if !self.options.orphans {
+            return !matches!(artifact::classify_cached(name, |_| true), CachedFile::Unknown);
         }
+        matches!(
+            artifact::classify_cached(name, |stem| crate::sweep::has_source(source_dir, stem)),
+            CachedFile::Orphan { .. }
+        )
     }
 
     /// Cleans one folder of caches: a `__pycache__`, or a folder of the prefix tree.

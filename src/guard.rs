@@ -6,14 +6,14 @@
 //! no file content is read. Deleting a tracked artifact passes; a rename shows
 //! up as an added path and is blocked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bstr::{BString, ByteSlice};
 
 use crate::artifact::{PYCACHE, is_bytecode_path};
 use crate::config::AllowList;
-use crate::git::{Repo, TreeBlob};
-use crate::index::Index;
+use crate::git::TreeBlob;
+use crate::index::{Index, IndexEntry};
 
 /// How an offending entry differs from `HEAD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,21 +66,29 @@ pub fn pycache_folder(path: &[u8]) -> Option<&[u8]> {
     end.map(|end| &path[..end])
 }
 
-/// Judges the staged index against `HEAD` (`None` on an unborn branch, where every entry counts).
-pub fn judge_index(index: &Index, head: Option<&git2::Tree<'_>>, allow: &AllowList) -> Verdict {
+/// The stage-0 file entries of the index that are bytecode artifacts.
+pub fn bytecode_entries(index: &Index) -> Vec<IndexEntry<'_>> {
+    // Conflict stages cannot be committed; sparse-directory and submodule entries are not files.
+    index
+        .entries()
+        .filter(|entry| entry.stage == 0 && is_blob_mode(entry.mode) && is_bytecode_path(entry.path))
+        .collect()
+}
+
+/// Judges staged bytecode entries against what `HEAD` records at their paths
+/// (`None` on an unborn branch, where every entry counts).
+pub fn judge_index(
+    entries: &[IndexEntry<'_>],
+    head: Option<&HashMap<Vec<u8>, TreeBlob>>,
+    allow: &AllowList,
+) -> Verdict {
     let mut verdict = Verdict::default();
-    for entry in index.entries() {
-        // Conflict stages cannot be committed; sparse-directory and submodule
-        // entries are not files.
-        if entry.stage != 0 || !is_blob_mode(entry.mode) || !is_bytecode_path(entry.path) {
-            continue;
-        }
+    for entry in entries {
         if let Some(folder) = pycache_folder(entry.path) {
             *verdict.entries_per_pycache.entry(BString::from(folder)).or_default() += 1;
         }
-        let in_head = head.and_then(|tree| Repo::blob_in(tree, entry.path));
-        let change = match in_head {
-            Some(TreeBlob { id, mode }) if id == entry.id && mode == entry.mode => continue,
+        let change = match head.and_then(|head| head.get(entry.path.as_bytes())) {
+            Some(TreeBlob { id, mode }) if id.as_slice() == entry.id && *mode == entry.mode => continue,
             Some(_) => Change::Modified,
             None => Change::Added,
         };

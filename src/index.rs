@@ -88,9 +88,25 @@ struct Entry {
     in_extra: bool,
 }
 
+/// The bytes of an index file.
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map,
+            Bytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
 /// A loaded index.
 pub struct Index {
-    file: Option<memmap2::Mmap>,
+    file: Option<Bytes>,
     /// Paths rebuilt from version 4 prefix compression, or merged from a split index.
     extra: Vec<u8>,
     entries: Vec<Entry>,
@@ -116,9 +132,9 @@ impl Index {
         let hash_len = location.format.hash_len();
         let scanned = scan(&map, hash_len).map_err(|message| error(&location.path, message))?;
         let Some(link) = scanned.link else {
-            return Ok(Index { file: Some(map), extra: scanned.extra, entries: scanned.entries });
+            return Ok(Index { file: Some(Bytes::Mapped(map)), extra: scanned.extra, entries: scanned.entries });
         };
-        let split = Index { file: Some(map), extra: scanned.extra, entries: scanned.entries };
+        let split = Index { file: Some(Bytes::Mapped(map)), extra: scanned.extra, entries: scanned.entries };
         let name = format!("sharedindex.{}", hex(&link.shared_id));
         let shared_path = location
             .shared_dirs
@@ -128,8 +144,20 @@ impl Index {
             .ok_or_else(|| error(&location.path, &format!("its shared index `{name}` is missing")))?;
         let shared_map = map_file(&shared_path)?.ok_or_else(|| error(&shared_path, "missing"))?;
         let shared_scan = scan(&shared_map, hash_len).map_err(|message| error(&shared_path, message))?;
-        let shared = Index { file: Some(shared_map), extra: shared_scan.extra, entries: shared_scan.entries };
+        let shared =
+            Index { file: Some(Bytes::Mapped(shared_map)), extra: shared_scan.extra, entries: shared_scan.entries };
         merge_split(&shared, &split, &link).map_err(|message| error(&location.path, message))
+    }
+
+    /// Parses index bytes held in memory (no split index: that needs its
+    /// shared file). Used by the fuzz target.
+    pub fn from_bytes(data: &[u8], format: ObjectFormat) -> Result<Index, IndexError> {
+        let error = |message: &str| IndexError { path: PathBuf::from("<memory>"), message: message.to_string() };
+        let scanned = scan(data, format.hash_len()).map_err(error)?;
+        if scanned.link.is_some() {
+            return Err(error("a split index needs its shared index file"));
+        }
+        Ok(Index { file: Some(Bytes::Owned(data.to_vec())), extra: scanned.extra, entries: scanned.entries })
     }
 
     fn bytes(&self, slot: Slot, in_extra: bool) -> &[u8] {

@@ -60,7 +60,8 @@ pub struct Targets {
     pub sweep: BTreeSet<BString>,
 }
 
-fn is_source(path: &[u8]) -> bool {
+/// True for a path whose file name is a Python source (`<stem>.py`).
+pub fn is_source(path: &[u8]) -> bool {
     path.rsplit_str("/").next().and_then(artifact::source_stem).is_some()
 }
 
@@ -78,7 +79,9 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
     match scope {
         Scope::Nothing => {}
         Scope::Changes(changes) => {
-            for change in changes.iter().filter(|change| is_source(&change.path)) {
+            for change in
+                changes.iter().filter(|change| is_source(&change.path) && crate::changes::is_safe_path(&change.path))
+            {
                 match change.kind {
                     ChangeKind::Deleted => {
                         targets.sweep.insert(parent(&change.path));
@@ -101,7 +104,10 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
 
 /// Tracked `.py` files (stage 0, files or symbolic links).
 pub fn tracked_sources(index: &Index) -> impl Iterator<Item = BString> + '_ {
-    index.entries().filter(|e| e.stage == 0 && is_file_mode(e.mode) && is_source(e.path)).map(|e| e.path.to_owned())
+    index
+        .entries()
+        .filter(|e| e.stage == 0 && is_file_mode(e.mode) && is_source(e.path) && crate::changes::is_safe_path(e.path))
+        .map(|e| e.path.to_owned())
 }
 
 /// A cache file of one source, found on disk.

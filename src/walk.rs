@@ -61,6 +61,10 @@ pub fn is_excluded_dir(path: &Path, is_root: bool, include_venvs: bool) -> bool 
     if name == b".git" {
         return true;
     }
+    // A `__pycache__` folder is read by the walk itself, never entered.
+    if name == PYCACHE.as_bytes() {
+        return false;
+    }
     if !is_root && std::fs::symlink_metadata(path.join(".git")).is_ok() {
         return true; // a nested repository or a worktree inside this one
     }

@@ -1,5 +1,6 @@
 //! Building the corpora: real code from this machine and from PyPI, in
 //! scratch git repositories under `bench/work/`. Nothing here is committed.
+//! Every builder is idempotent: a finished corpus is marked `.complete`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,15 +8,17 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Runs a command and fails with its stderr.
-pub fn run(dir: &Path, program: &str, args: &[&str]) -> Result<String> {
+pub fn run(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Result<String> {
+    let program = program.as_ref();
     let output = Command::new(program)
         .args(args)
         .current_dir(dir)
         .envs(git_env())
+        .env_remove("PYTHONDONTWRITEBYTECODE")
         .output()
-        .with_context(|| format!("starting {program} {args:?}"))?;
+        .with_context(|| format!("starting {program:?} {args:?}"))?;
     if !output.status.success() {
-        bail!("{program} {args:?} failed in {}:\n{}", dir.display(), String::from_utf8_lossy(&output.stderr));
+        bail!("{program:?} {args:?} failed in {}:\n{}", dir.display(), String::from_utf8_lossy(&output.stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_string())
 }
@@ -32,79 +35,298 @@ pub fn git_env() -> Vec<(String, String)> {
     ]
 }
 
-/// The standard library folder of the local `python3`.
-pub fn local_stdlib() -> Result<PathBuf> {
-    let out =
-        run(Path::new("."), "python3", &["-I", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])?;
-    Ok(PathBuf::from(out))
+/// The real executable behind `python3` (not a version manager's shim).
+pub fn real_python() -> Result<PathBuf> {
+    Ok(PathBuf::from(run(Path::new("/"), "python3", &["-I", "-S", "-c", "import sys; print(sys.executable)"])?))
 }
 
-/// Copies the `.py` files (and other sources) of the standard library into
-/// `dest`, without `site-packages` or caches. Idempotent.
-pub fn copy_stdlib(dest: &Path) -> Result<()> {
-    if dest.join(".complete").exists() {
-        return Ok(());
+/// A folder built once: `build` fills `dir`, then it is marked complete.
+fn once(dir: &Path, build: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    if dir.join(".complete").exists() {
+        return Ok(dir.to_path_buf());
     }
-    let _ = std::fs::remove_dir_all(dest);
-    let stdlib = local_stdlib()?;
-    copy_sources(&stdlib, dest)?;
-    std::fs::write(dest.join(".complete"), "")?;
-    Ok(())
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    build(dir)?;
+    std::fs::write(dir.join(".complete"), "")?;
+    Ok(dir.to_path_buf())
+}
+
+/// A copy of the local CPython's standard library: sources only, no
+/// `site-packages`, no caches. `limit` keeps only the first top-level entries (quick mode).
+pub fn stdlib(work: &Path, limit: Option<usize>) -> Result<PathBuf> {
+    once(&work.join("stdlib"), |dir| {
+        let python = real_python()?;
+        let stdlib =
+            run(Path::new("/"), &python, &["-I", "-S", "-c", "import os; print(os.path.dirname(os.__file__))"])?;
+        let mut entries: Vec<_> = std::fs::read_dir(&stdlib)?.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        if let Some(limit) = limit {
+            entries.truncate(limit);
+        }
+        for entry in entries {
+            copy_sources(&entry, &dir.join(entry.file_name().unwrap_or_default()))?;
+        }
+        Ok(())
+    })
 }
 
 fn copy_sources(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name_str = name.to_string_lossy();
-        if name_str == "__pycache__" || name_str == "site-packages" || name_str.ends_with(".pyc") {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_sources(&entry.path(), &to.join(&name))?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), to.join(&name))?;
-        }
+    let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name == "__pycache__" || name == "site-packages" || name.ends_with(".pyc") {
+        return Ok(());
     }
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            copy_sources(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else if meta.is_file() {
+        std::fs::copy(from, to)?;
+    }
+    Ok(())
+}
+
+/// Hard-links a tree (`cp -al`): copies of a corpus cost no disk and little time.
+pub fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    run(Path::new("/"), "cp", &["-al", &from.to_string_lossy(), &to.to_string_lossy()])?;
     Ok(())
 }
 
 /// A repository whose index holds at least `entries` entries: the standard
-/// library under `c000/`, and copies of its tree under `c001/`... added to the
-/// index only (`git read-tree --prefix`). A cone sparse checkout keeps only
-/// `c000/` on disk, as in a big monorepo. A handful of changes are staged.
-pub fn big_index_repo(work: &Path, entries: usize) -> Result<PathBuf> {
-    let repo = work.join(format!("index-{entries}"));
-    if repo.join(".complete").exists() {
-        return Ok(repo);
+/// library under `c000/`, and copies of its tree `c001/`... added to the index
+/// only (`git read-tree --prefix`). A cone sparse checkout keeps only `c000/`
+/// on disk, as in a big monorepo. Three changed and one new file are staged.
+pub fn big_index_repo(work: &Path, stdlib: &Path, entries: usize) -> Result<PathBuf> {
+    once(&work.join(format!("index-{entries}")), |repo| {
+        run(repo, "git", &["init", "-q", "-b", "main", "."])?;
+        link_tree(stdlib, &repo.join("c000"))?;
+        std::fs::remove_file(repo.join("c000/.complete")).ok();
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "base"])?;
+        let per_copy = run(repo, "git", &["ls-files"])?.lines().count();
+        let tree = run(repo, "git", &["rev-parse", "HEAD:c000"])?;
+        for copy in 1..entries.div_ceil(per_copy) {
+            run(repo, "git", &["read-tree", &format!("--prefix=c{copy:03}/"), &tree])?;
+        }
+        run(repo, "git", &["commit", "-q", "-m", "replicated"])?;
+        run(repo, "git", &["sparse-checkout", "set", "--cone", "c000"])?;
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(repo.join("c000"))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "py"))
+            .collect();
+        sources.sort();
+        for (i, path) in sources.iter().take(3).enumerate() {
+            // Break the hard link before editing.
+            let mut text = std::fs::read_to_string(path).unwrap_or_default();
+            std::fs::remove_file(path)?;
+            text.push_str(&format!("\n# staged change {i}\n"));
+            std::fs::write(path, text)?;
+        }
+        std::fs::write(repo.join("c000/new_module.py"), "x = 1\n")?;
+        run(repo, "git", &["add", "-A", "c000"])?;
+        Ok(())
+    })
+}
+
+/// The throwaway virtualenv with the peers: pre-commit and pyclean from PyPI.
+pub fn tools(work: &Path) -> Result<PathBuf> {
+    let venv = once(&work.join("../tools-venv"), |venv| {
+        run(Path::new("/"), "python3", &["-m", "venv", &venv.to_string_lossy()])?;
+        let pip = venv.join("bin/pip");
+        run(
+            Path::new("/"),
+            &pip,
+            &["install", "--quiet", "--disable-pip-version-check", "pre-commit==4.7.0", "pyclean==3.7.0"],
+        )?;
+        Ok(())
+    })?;
+    Ok(venv.join("bin"))
+}
+
+/// A package at two released versions from PyPI, committed as two commits
+/// (`old`, `new`) of a scratch repository, plus branches:
+/// - `k`: `old` with `k` changed modules taken from `new`;
+/// - `readme`: `old` with only a non-Python file changed.
+pub struct TwoVersions {
+    /// The repository.
+    pub repo: PathBuf,
+    /// The modules changed between `old` and `k`, repository-relative.
+    pub changed: Vec<String>,
+    /// Commit ids.
+    pub old: String,
+    /// `old` plus the K changes.
+    pub k: String,
+    /// `old` plus a README change.
+    pub readme: String,
+    /// `.py` files in the tree.
+    pub modules: usize,
+}
+
+/// Downloads the wheels of `distribution` at two versions and builds
+/// [`TwoVersions`] from their `package` folder.
+pub fn two_versions(
+    work: &Path,
+    tools_bin: &Path,
+    distribution: &str,
+    package: &str,
+    versions: (&str, &str),
+    k: usize,
+) -> Result<TwoVersions> {
+    let repo = once(&work.join(format!("{distribution}-two-versions-{k}")), |repo| {
+        let download = repo.join("../downloads");
+        std::fs::create_dir_all(&download)?;
+        for version in [versions.0, versions.1] {
+            let spec = format!("{distribution}=={version}");
+            run(
+                Path::new("/"),
+                tools_bin.join("pip"),
+                &["download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", &download.to_string_lossy(), &spec],
+            )?;
+        }
+        let unpack = |version: &str, into: &Path| -> Result<()> {
+            let wheel = std::fs::read_dir(&download)?
+                .flatten()
+                .map(|e| e.path())
+                .find(|path| path.to_string_lossy().contains(&format!("{distribution}-{version}-")))
+                .context("wheel not downloaded")?;
+            run(
+                Path::new("/"),
+                "python3",
+                &["-m", "zipfile", "-e", &wheel.to_string_lossy(), &into.to_string_lossy()],
+            )?;
+            Ok(())
+        };
+        let (old_dir, new_dir) = (repo.join("../unpacked-old"), repo.join("../unpacked-new"));
+        for (version, dir) in [(versions.0, &old_dir), (versions.1, &new_dir)] {
+            let _ = std::fs::remove_dir_all(dir);
+            unpack(version, dir)?;
+        }
+        run(repo, "git", &["init", "-q", "-b", "main", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n")?;
+        std::fs::write(repo.join("README.txt"), "benchmark corpus\n")?;
+        copy_sources(&old_dir.join(package), &repo.join(package))?;
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "old"])?;
+        run(repo, "git", &["branch", "old"])?;
+        // K modules changed between the two releases.
+        run(repo, "git", &["checkout", "-q", "-b", "k"])?;
+        let changed = changed_modules(&old_dir, &new_dir, package, k)?;
+        for module in &changed {
+            std::fs::copy(new_dir.join(module), repo.join(module))?;
+        }
+        std::fs::write(repo.join(".changed"), changed.join("\n"))?;
+        run(repo, "git", &["add", "-A", package])?;
+        run(repo, "git", &["commit", "-q", "-m", "k changed modules"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "readme", "old"])?;
+        std::fs::write(repo.join("README.txt"), "benchmark corpus, changed\n")?;
+        run(repo, "git", &["commit", "-q", "-am", "readme only"])?;
+        run(repo, "git", &["checkout", "-q", "k"])?;
+        Ok(())
+    })?;
+    let changed: Vec<String> = std::fs::read_to_string(repo.join(".changed"))?.lines().map(String::from).collect();
+    let modules = run(&repo, "git", &["ls-files", "*.py"])?.lines().count();
+    Ok(TwoVersions {
+        old: run(&repo, "git", &["rev-parse", "old"])?,
+        k: run(&repo, "git", &["rev-parse", "k"])?,
+        readme: run(&repo, "git", &["rev-parse", "readme"])?,
+        repo,
+        changed,
+        modules,
+    })
+}
+
+/// The first `k` modules (sorted) present in both versions with different content.
+fn changed_modules(old: &Path, new: &Path, package: &str, k: usize) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut stack = vec![old.join(package)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                let relative = path.strip_prefix(old)?.to_path_buf();
+                if let Ok(other) = std::fs::read(new.join(&relative))
+                    && other != std::fs::read(&path)?
+                {
+                    found.push(relative.to_string_lossy().into_owned());
+                }
+            }
+        }
     }
-    let _ = std::fs::remove_dir_all(&repo);
-    std::fs::create_dir_all(&repo)?;
-    let stdlib = work.join("stdlib");
-    copy_stdlib(&stdlib)?;
-    run(&repo, "git", &["init", "-q", "-b", "main", "."])?;
-    copy_sources(&stdlib, &repo.join("c000"))?;
-    run(&repo, "git", &["add", "-A"])?;
-    run(&repo, "git", &["commit", "-q", "-m", "base"])?;
-    let per_copy: usize = run(&repo, "git", &["ls-files"])?.lines().count();
-    let tree = run(&repo, "git", &["rev-parse", "HEAD:c000"])?;
-    let copies = entries.div_ceil(per_copy);
-    for copy in 1..copies {
-        run(&repo, "git", &["read-tree", &format!("--prefix=c{copy:03}/"), &tree])?;
+    found.sort();
+    found.truncate(k);
+    if found.len() < k {
+        bail!("only {} modules differ between the two versions of {package}", found.len());
     }
-    run(&repo, "git", &["commit", "-q", "-m", "replicated"])?;
-    run(&repo, "git", &["sparse-checkout", "set", "--cone", "c000"])?;
-    // A handful of staged changes, none of them bytecode.
-    for (i, name) in ["c000/abc.py", "c000/bisect.py", "c000/colorsys.py"].iter().enumerate() {
-        let path = repo.join(name);
-        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-        text.push_str(&format!("\n# staged change {i}\n"));
-        std::fs::write(&path, text)?;
+    Ok(found)
+}
+
+/// A repository with the standard library committed (for the syntax check).
+pub fn stdlib_repo(work: &Path, stdlib: &Path, copies: usize) -> Result<PathBuf> {
+    once(&work.join(format!("stdlib-repo-{copies}x")), |repo| {
+        run(repo, "git", &["init", "-q", "-b", "main", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n")?;
+        for copy in 0..copies {
+            link_tree(stdlib, &repo.join(format!("c{copy:03}")))?;
+            std::fs::remove_file(repo.join(format!("c{copy:03}/.complete"))).ok();
+        }
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "standard library"])?;
+        run(repo, "git", &["branch", "base"])?;
+        std::fs::write(repo.join("README.txt"), "changed\n")?;
+        run(repo, "git", &["add", "README.txt"])?;
+        run(repo, "git", &["commit", "-q", "-m", "a non-Python change"])?;
+        Ok(())
+    })
+}
+
+/// A compiled tree for `clean`: `copies` copies of the compiled standard
+/// library in a repository (untracked). Restored before every run.
+pub fn clean_template(work: &Path, stdlib: &Path, copies: usize) -> Result<PathBuf> {
+    once(&work.join(format!("clean-template-{copies}x")), |template| {
+        run(template, "git", &["init", "-q", "."])?;
+        let first = template.join("c000");
+        link_tree(stdlib, &first)?;
+        std::fs::remove_file(first.join(".complete")).ok();
+        let python = real_python()?;
+        // compileall returns 1 for the standard library's deliberately broken files.
+        let _ = Command::new(&python)
+            .args(["-m", "compileall", "-q", "-j", "0"])
+            .arg(&first)
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        for copy in 1..copies {
+            link_tree(&first, &template.join(format!("c{copy:03}")))?;
+        }
+        Ok(())
+    })
+}
+
+/// Counts files named `*.pyc` and folders named `__pycache__` under `root`.
+pub fn count_bytecode(root: &Path) -> (usize, usize) {
+    let (mut files, mut dirs) = (0, 0);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if entry.file_name() == "__pycache__" {
+                    dirs += 1;
+                }
+                if entry.file_name() != ".git" {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "pyc") {
+                files += 1;
+            }
+        }
     }
-    std::fs::write(repo.join("c000/new_module.py"), "x = 1\n")?;
-    run(&repo, "git", &["add", "-A", "c000"])?;
-    std::fs::write(repo.join(".complete"), "")?;
-    Ok(repo)
+    (files, dirs)
 }

@@ -1,27 +1,37 @@
 //! The benchmark harness: builds its corpora, builds pycache-guard in release
-//! mode, and times each pair of commands side by side.
+//! mode, and times each pair of commands side by side, A B A B after a
+//! warm-up. Ratios measured in one run are the figures; absolute times on a
+//! shared machine are noise.
 //!
-//! `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--only NAME,...] [--rounds N]`
+//! ```sh
+//! cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--only NAME,...] [--rounds N] [--no-scale]
+//! ```
+//!
+//! Results go to `bench/work/<mode>/results.md`; the full run also writes the
+//! charts under `docs/`.
 
 mod corpus;
 mod measure;
+mod pairs;
+mod report;
+mod scale;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use measure::{Comparison, Side, compare, ms};
+use pairs::{Bench, Row};
 
 /// Settings from the command line.
 struct Settings {
     quick: bool,
     only: Vec<String>,
-    rounds: usize,
-    warmup: usize,
+    rounds: Option<usize>,
+    scale: bool,
 }
 
 fn parse_args() -> Result<Settings> {
-    let mut settings = Settings { quick: false, only: Vec::new(), rounds: 15, warmup: 2 };
+    let mut settings = Settings { quick: false, only: Vec::new(), rounds: None, scale: true };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -29,55 +39,19 @@ fn parse_args() -> Result<Settings> {
             "--only" => {
                 settings.only = args.next().context("--only needs names")?.split(',').map(String::from).collect()
             }
-            "--rounds" => settings.rounds = args.next().context("--rounds needs a number")?.parse()?,
+            "--rounds" => settings.rounds = Some(args.next().context("--rounds needs a number")?.parse()?),
+            "--no-scale" => settings.scale = false,
             "-h" | "--help" => {
-                println!("usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N]");
+                println!(
+                    "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale]\n\
+                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, clean, scale"
+                );
                 std::process::exit(0);
             }
-            other => bail!("unknown argument {other}"),
+            other => bail!("unknown argument {other}; see --help"),
         }
     }
-    if settings.quick {
-        settings.rounds = settings.rounds.min(3);
-        settings.warmup = 1;
-    }
     Ok(settings)
-}
-
-/// One row of the report.
-struct Row {
-    name: &'static str,
-    work: String,
-    ours: String,
-    theirs: String,
-    comparison: Comparison,
-    goal: Option<f64>,
-}
-
-/// Everything the pairs need.
-struct Bench {
-    root: PathBuf,
-    work: PathBuf,
-    binary: PathBuf,
-    settings: Settings,
-}
-
-impl Bench {
-    fn wanted(&self, name: &str) -> bool {
-        self.settings.only.is_empty() || self.settings.only.iter().any(|only| only == name)
-    }
-
-    fn compare(&self, ours: &Side, theirs: &Side) -> Result<Comparison> {
-        compare(ours, theirs, self.settings.warmup, self.settings.rounds)
-    }
-
-    fn ours(&self, label: &str, dir: &Path, args: &[&str]) -> Side {
-        let mut argv = vec![self.binary.to_str().unwrap_or_default()];
-        argv.extend_from_slice(args);
-        let mut side = Side::new(label, dir, &argv);
-        side.env = corpus::git_env();
-        side
-    }
 }
 
 fn build_binary(root: &Path) -> Result<PathBuf> {
@@ -92,71 +66,93 @@ fn build_binary(root: &Path) -> Result<PathBuf> {
     Ok(root.join("target/release/pycache-guard"))
 }
 
-fn guard_pair(bench: &Bench) -> Result<Row> {
-    let entries = if bench.settings.quick { 5_000 } else { 100_000 };
-    let repo = corpus::big_index_repo(&bench.work, entries)?;
-    let ours = bench.ours("hook pre-commit", &repo, &["hook", "pre-commit"]);
-    let mut theirs = Side::new("git diff --cached --name-only", &repo, &["git", "diff", "--cached", "--name-only"]);
-    theirs.env = corpus::git_env();
-    let comparison = bench.compare(&ours, &theirs)?;
-    Ok(Row {
-        name: "guard",
-        work: format!("commit guard, {entries}-entry index"),
-        ours: "`hook pre-commit`".into(),
-        theirs: "`git diff --cached --name-only`".into(),
-        comparison,
-        goal: Some(1.0),
-    })
-}
-
-fn print_rows(rows: &[Row], cores: usize) {
-    println!(
-        "\n| work | ours | against | ours median (ms) | theirs median (ms) | ratio | goal | met | ours peak (MiB) | theirs peak (MiB) |"
-    );
-    println!("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
-    for row in rows {
-        let c = &row.comparison;
-        let (goal, met) = match row.goal {
-            Some(goal) => (format!("≤ {goal}"), if c.ratio() <= goal { "yes" } else { "**no**" }),
-            None => ("report".into(), "-"),
-        };
-        println!(
-            "| {} | {} | {} | {} ({}–{}) | {} ({}–{}) | {:.2} | {goal} | {met} | {:.1} | {:.1} |",
-            row.work,
-            row.ours,
-            row.theirs,
-            ms(c.ours.median),
-            ms(c.ours.low),
-            ms(c.ours.high),
-            ms(c.theirs.median),
-            ms(c.theirs.low),
-            ms(c.theirs.high),
-            c.ratio(),
-            c.ours.max_rss_kib as f64 / 1024.0,
-            c.theirs.max_rss_kib as f64 / 1024.0,
-        );
-    }
-    println!(
-        "\n{} cores; medians with 25th–75th percentiles; {}",
-        cores,
-        rows.first().map(|r| r.name).unwrap_or_default()
-    );
-}
-
 fn main() -> Result<()> {
     let settings = parse_args()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("bench/ has a parent")?.to_path_buf();
-    let work = root.join("bench/work").join(if settings.quick { "quick" } else { "full" });
+    let mode = if settings.quick { "quick" } else { "full" };
+    let work = root.join("bench/work").join(mode);
     std::fs::create_dir_all(&work)?;
-    let binary = build_binary(&root)?;
-    let bench = Bench { root, work, binary, settings };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let mut rows = Vec::new();
-    if bench.wanted("guard") {
-        eprintln!("bench: guard");
-        rows.push(guard_pair(&bench)?);
+    let bench = Bench {
+        binary: build_binary(&root)?,
+        quick: settings.quick,
+        rounds: settings.rounds.unwrap_or(if settings.quick { 2 } else { 15 }),
+        warmup: if settings.quick { 1 } else { 2 },
+        work,
+    };
+    let wanted = |name: &str| settings.only.is_empty() || settings.only.iter().any(|only| only == name);
+    let mut rows: Vec<Row> = Vec::new();
+    let step = |name: &str| {
+        let go = wanted(name);
+        if go {
+            eprintln!("bench: {name}");
+        }
+        go
+    };
+    if step("guard") {
+        rows.push(pairs::guard(&bench)?);
     }
-    let _ = &bench.root;
-    print_rows(&rows, cores);
+    if step("guard-pre-commit") {
+        rows.push(pairs::guard_via_pre_commit(&bench)?);
+    }
+    if wanted("rebuild-k") || wanted("rebuild-tree") || wanted("noop") {
+        let corpus = pairs::two_versions(&bench)?;
+        if step("rebuild-k") {
+            rows.push(pairs::rebuild_k(&bench, &corpus)?);
+        }
+        if step("rebuild-tree") {
+            rows.push(pairs::rebuild_tree(&bench, &corpus)?);
+        }
+        if step("noop") {
+            rows.push(pairs::noop(&bench, &corpus)?);
+        }
+    }
+    if step("syntax") {
+        rows.push(pairs::syntax(&bench)?);
+    }
+    if step("clean") {
+        let (against_pyclean, against_find) = pairs::clean(&bench)?;
+        rows.push(against_pyclean);
+        rows.push(against_find);
+    }
+    let sizes: &[usize] = if settings.quick { &[1, 2] } else { &[1, 4, 16] };
+    let scale = if settings.scale && wanted("scale") { scale::run(&bench, sizes)? } else { Vec::new() };
+    publish(&root, &bench, &settings, &rows, &scale)
+}
+
+/// Prints the tables and writes them, with the charts.
+fn publish(root: &Path, bench: &Bench, settings: &Settings, rows: &[Row], scale: &[scale::ScaleRow]) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let date = corpus::run(Path::new("/"), "date", &["-u", "+%Y-%m-%d"])?;
+    let mut text = format!(
+        "Measured {date} on {cores} cores; medians of {} alternating rounds after {} warm-up, 25th–75th percentiles in brackets.\n\n",
+        bench.rounds, bench.warmup
+    );
+    if !rows.is_empty() {
+        text.push_str(&report::pairs_table(rows));
+    }
+    if !scale.is_empty() {
+        text.push('\n');
+        text.push_str(&report::scale_table(scale));
+    }
+    println!("\n{text}");
+    std::fs::write(bench.work.join("results.md"), &text)?;
+    // The committed charts come from full runs only.
+    let charts = if settings.quick || !settings.only.is_empty() { bench.work.clone() } else { root.join("docs") };
+    std::fs::create_dir_all(&charts)?;
+    if !rows.is_empty() {
+        report::ratio_chart(
+            rows,
+            &charts.join("bench-ratios.svg"),
+            &format!("pycache-guard against today's tools ({date}, {cores} cores)"),
+        )?;
+    }
+    if !scale.is_empty() {
+        report::scale_chart(
+            scale,
+            &charts.join("bench-scaling.svg"),
+            &format!("scaling with the corpus ({date}, {cores} cores)"),
+        )?;
+    }
+    eprintln!("bench: tables in {}, charts in {}", bench.work.join("results.md").display(), charts.display());
     Ok(())
 }

@@ -36,12 +36,6 @@ impl Side {
         }
     }
 
-    /// Adds an environment variable.
-    pub fn env(mut self, key: &str, value: &str) -> Side {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-
     /// Sets the untimed preparation.
     pub fn prepare(mut self, prepare: impl Fn() -> Result<()> + 'static) -> Side {
         self.prepare = Some(Box::new(prepare));
@@ -72,6 +66,8 @@ pub fn run_once(side: &Side) -> Result<Sample> {
     let mut command = Command::new(&side.argv[0]);
     command.args(&side.argv[1..]).current_dir(&side.dir).stdin(Stdio::null()).stdout(Stdio::null());
     command.stderr(Stdio::piped());
+    // Both sides run without the machine's PYTHONDONTWRITEBYTECODE: the hook honours it, compileall does not.
+    command.env_remove("PYTHONDONTWRITEBYTECODE");
     command.envs(side.env.iter().map(|(k, v)| (k, v)));
     let started = Instant::now();
     let mut child = command.spawn().with_context(|| format!("starting {:?}", side.argv))?;

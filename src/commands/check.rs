@@ -45,6 +45,8 @@ struct Scope<'a> {
     prefixes: Vec<BString>,
     selected: BTreeSet<&'static str>,
     interpreters: Vec<Interpreter>,
+    /// `--stats` needs the walk even when no disk finding is selected.
+    stats: bool,
 }
 
 impl Scope<'_> {
@@ -90,6 +92,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         prefixes,
         selected,
         interpreters: Vec::new(),
+        stats: args.stats,
         index,
     };
     if scope.wants("syntax-error") || scope.wants("stale-bytecode") || args.fix {
@@ -150,25 +153,10 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
             });
         }
     }
-    let roots: Vec<PathBuf> = if scope.prefixes.is_empty() {
-        vec![scope.workdir.clone()]
-    } else {
-        scope
-            .prefixes
-            .iter()
-            .map(|prefix| crate::paths::in_workdir(&scope.workdir, prefix))
-            .filter(|path| path.is_dir())
-            .collect()
-    };
-    let options = crate::walk::Options { roots, include_venvs: false, threads: threads() };
-    let inventory = check::inventory(&options, &scope.workdir, &scope.location);
-    let tags: Vec<String> = scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
-    let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
-    out.findings
-        .extend(disk.findings.into_iter().filter(|finding| scope.wants(finding.id) && finding_within(scope, finding)));
-    out.stats = disk.stats;
-    out.stale_sources = disk.stale_sources;
-    out.failures.extend(inventory.errors);
+    let disk_ids = ["shadowing-bytecode", "orphan-bytecode", "stale-bytecode"];
+    if disk_ids.iter().any(|id| scope.wants(id)) || scope.stats {
+        gather_disk(scope, &mut out);
+    }
     if syntax && scope.wants("syntax-error") {
         let sources: Vec<BString> =
             crate::rebuild::tracked_sources(&scope.index).filter(|source| scope.within(source)).collect();
@@ -190,6 +178,29 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
     }
     sort(&mut out.findings);
     Ok(out)
+}
+
+/// Walks the work tree for bytecode and judges what it finds.
+fn gather_disk(scope: &Scope<'_>, out: &mut Gathered) {
+    let roots: Vec<PathBuf> = if scope.prefixes.is_empty() {
+        vec![scope.workdir.clone()]
+    } else {
+        scope
+            .prefixes
+            .iter()
+            .map(|prefix| crate::paths::in_workdir(&scope.workdir, prefix))
+            .filter(|path| path.is_dir())
+            .collect()
+    };
+    let options = crate::walk::Options { roots, include_venvs: false, threads: threads() };
+    let inventory = check::inventory(&options, &scope.workdir, &scope.location);
+    let tags: Vec<String> = scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
+    let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
+    out.findings
+        .extend(disk.findings.into_iter().filter(|finding| scope.wants(finding.id) && finding_within(scope, finding)));
+    out.stats = disk.stats;
+    out.stale_sources = disk.stale_sources;
+    out.failures.extend(inventory.errors);
 }
 
 fn finding_within(scope: &Scope<'_>, finding: &Finding) -> bool {

@@ -45,8 +45,10 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
     let allow = AllowList::new(&config.allow, &options.allow)?;
     let verdict = if options.paths.is_empty() {
         let index = Index::load(&repo.index_location())?;
-        let head = repo.head_tree()?;
-        guard::judge_index(&index, head.as_ref(), &allow)
+        let entries = guard::bytecode_entries(&index);
+        let paths: Vec<&[u8]> = entries.iter().map(|entry| entry.path.as_bytes()).collect();
+        let head = if paths.is_empty() { None } else { repo.head_blobs(&paths)? };
+        guard::judge_index(&entries, head.as_ref(), &allow)
     } else {
         let mut named = Vec::with_capacity(options.paths.len());
         for path in &options.paths {
@@ -142,7 +144,7 @@ fn unstage(repo: &Repo, paths: &[BString]) -> Result<()> {
         input.extend_from_slice(path);
         input.push(0);
     }
-    let unborn = repo.head_tree()?.is_none();
+    let unborn = repo.head_blobs(&[])?.is_none();
     let args: &[&str] = if unborn {
         &["rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-", "--pathspec-file-nul"]
     } else {

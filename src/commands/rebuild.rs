@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bstr::{BString, ByteSlice};
 
-use crate::changes::{self, Event, Span};
+use crate::changes::{self, Event, Scope, Span};
 use crate::cli::{ModeChoice, RebuildArgs};
 use crate::config::ProjectConfig;
 use crate::display::PathStyle;
@@ -164,6 +164,16 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     if matches!(what, What::Span(Span::Nothing)) {
         return Ok(ExitStatus::Success);
     }
+    // What git changed comes first: most hooks stop here, having read no index and no configuration.
+    let scope = match what {
+        What::Span(span) => Some(changes::scope_of(repo, span)?),
+        What::Paths(_) => None,
+    };
+    if let Some(Scope::Changes(changes)) = &scope
+        && !changes.iter().any(|change| rebuild::is_source(&change.path))
+    {
+        return Ok(ExitStatus::Success);
+    }
     let config = match ProjectConfig::load(&workdir) {
         Ok(config) => config,
         Err(error) if options.hook => {
@@ -172,6 +182,14 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         }
         Err(error) => return Err(error.into()),
     };
+    let index = Index::load(&repo.index_location())?;
+    let targets = match (what, &scope) {
+        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings_for(&workdir, &config, options)?),
+        _ => path_targets(context, &workdir, &index, paths_of(what))?,
+    };
+    if targets.compile.is_empty() && targets.sweep.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
     let background =
         options.background || config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
     if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {
@@ -179,18 +197,6 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         return Ok(ExitStatus::Success);
     }
     let _lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
-    let index = Index::load(&repo.index_location())?;
-    let targets = match what {
-        What::Paths(paths) => path_targets(context, &workdir, &index, paths)?,
-        What::Span(span) => {
-            let scope = changes::scope_of(repo, span)?;
-            let settings = settings_for(&workdir, &config, options)?;
-            rebuild::targets(&scope, &index, &settings)
-        }
-    };
-    if targets.compile.is_empty() && targets.sweep.is_empty() {
-        return Ok(ExitStatus::Success);
-    }
     let mut settings = settings_for(&workdir, &config, options)?;
     choose_interpreters(context, repo, &config, options, &index, &targets, &mut settings);
     let plan = rebuild::plan(&targets, &settings, &index);
@@ -204,6 +210,13 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     let status = show_report(context, &style, &report, options, started.elapsed());
     state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
     Ok(status)
+}
+
+fn paths_of(what: &What) -> &[PathBuf] {
+    match what {
+        What::Paths(paths) => paths,
+        What::Span(_) => &[],
+    }
 }
 
 /// The tracked sources under the given paths, and their folders to sweep.

@@ -1,0 +1,261 @@
+//! The pairs: each runs ours and theirs side by side on the same corpus.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::corpus::{self, TwoVersions};
+use crate::measure::{Comparison, Side};
+
+/// Everything the pairs share.
+pub struct Bench {
+    /// Scratch folder for this mode.
+    pub work: PathBuf,
+    /// The release build of pycache-guard.
+    pub binary: PathBuf,
+    /// Quick mode: tiny corpora, few rounds.
+    pub quick: bool,
+    /// Timed rounds per pair.
+    pub rounds: usize,
+    /// Untimed rounds first.
+    pub warmup: usize,
+}
+
+/// One row of the report.
+pub struct Row {
+    /// Short name, for `--only` and the charts.
+    pub name: &'static str,
+    /// What is measured.
+    pub work: String,
+    /// Our command.
+    pub ours: String,
+    /// Theirs.
+    pub theirs: String,
+    /// The figures.
+    pub comparison: Comparison,
+    /// The goal for ours / theirs, if any.
+    pub goal: Option<f64>,
+}
+
+impl Bench {
+    fn ours(&self, label: &str, dir: &Path, args: &[&str]) -> Side {
+        let mut argv = vec![self.binary.to_str().unwrap_or_default()];
+        argv.extend_from_slice(args);
+        let mut side = Side::new(label, dir, &argv);
+        side.env = corpus::git_env();
+        side
+    }
+
+    fn theirs(&self, label: &str, dir: &Path, argv: &[&str]) -> Side {
+        let mut side = Side::new(label, dir, argv);
+        side.env = corpus::git_env();
+        side
+    }
+
+    fn compare(&self, ours: &Side, theirs: &Side, rounds: usize) -> Result<Comparison> {
+        crate::measure::compare(ours, theirs, self.warmup, rounds)
+    }
+
+    /// The standard library corpus (the first few folders in quick mode).
+    pub fn stdlib(&self) -> Result<PathBuf> {
+        corpus::stdlib(&self.work, self.quick.then_some(40))
+    }
+}
+
+/// `hook pre-commit` against `git diff --cached --name-only` on a big index.
+pub fn guard(bench: &Bench) -> Result<Row> {
+    let entries = if bench.quick { 5_000 } else { 100_000 };
+    let repo = corpus::big_index_repo(&bench.work, &bench.stdlib()?, entries)?;
+    let ours = bench.ours("hook pre-commit", &repo, &["hook", "pre-commit"]);
+    let theirs = bench.theirs("git diff", &repo, &["git", "diff", "--cached", "--name-only"]);
+    let count = corpus::run(&repo, "git", &["ls-files"])?.lines().count();
+    Ok(Row {
+        name: "guard",
+        work: format!("commit guard, {count}-entry index, 4 staged changes"),
+        ours: "`hook pre-commit`".into(),
+        theirs: "`git diff --cached --name-only`".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(1.0),
+    })
+}
+
+/// `forbid` through `pre-commit run` against a `language: fail` local hook, same repository.
+pub fn guard_via_pre_commit(bench: &Bench) -> Result<Row> {
+    let entries = if bench.quick { 5_000 } else { 100_000 };
+    let repo = corpus::big_index_repo(&bench.work, &bench.stdlib()?, entries)?;
+    let tools = corpus::tools(&bench.work)?;
+    let files = r#"'(^|/)__pycache__(/|$)|\.py[co]$|\$py\.class$'"#;
+    let ours_config = bench.work.join("pre-commit-ours.yaml");
+    std::fs::write(
+        &ours_config,
+        format!(
+            "repos:\n- repo: local\n  hooks:\n  - id: forbid-pycache\n    name: forbid-pycache\n    entry: {} forbid\n    language: system\n    files: {files}\n",
+            bench.binary.display()
+        ),
+    )?;
+    let theirs_config = bench.work.join("pre-commit-fail.yaml");
+    std::fs::write(
+        &theirs_config,
+        format!(
+            "repos:\n- repo: local\n  hooks:\n  - id: no-bytecode\n    name: no-bytecode\n    entry: bytecode must not be committed\n    language: fail\n    files: {files}\n"
+        ),
+    )?;
+    let pre_commit = tools.join("pre-commit");
+    let home = bench.work.join("pre-commit-home");
+    let side = |label: &str, config: &Path| {
+        let mut side = bench.theirs(
+            label,
+            &repo,
+            &[pre_commit.to_str().unwrap_or_default(), "run", "--config", config.to_str().unwrap_or_default()],
+        );
+        side.env.push(("PRE_COMMIT_HOME".into(), home.display().to_string()));
+        side
+    };
+    let ours = side("pre-commit run (forbid)", &ours_config);
+    let theirs = side("pre-commit run (language: fail)", &theirs_config);
+    Ok(Row {
+        name: "guard-pre-commit",
+        work: "commit guard through the pre-commit framework, same index".into(),
+        ours: "`forbid` via `pre-commit run`".into(),
+        theirs: "`language: fail` local hook".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: None,
+    })
+}
+
+/// The package that moves between two releases.
+pub fn two_versions(bench: &Bench) -> Result<TwoVersions> {
+    let tools = corpus::tools(&bench.work)?;
+    if bench.quick {
+        corpus::two_versions(&bench.work, &tools, "attrs", "attr", ("23.1.0", "23.2.0"), 3)
+    } else {
+        corpus::two_versions(&bench.work, &tools, "sympy", "sympy", ("1.12", "1.13.3"), 80)
+    }
+}
+
+fn hook_side(bench: &Bench, corpus: &TwoVersions, python: &Path, old: &str, new: &str) -> Side {
+    let mut side = bench.ours("post-checkout", &corpus.repo, &["hook", "post-checkout", old, new, "1"]);
+    side.env.push(("PYCACHE_GUARD_PYTHON".into(), python.display().to_string()));
+    side
+}
+
+/// The post-checkout hook for K changed files against compileall over exactly those files.
+pub fn rebuild_k(bench: &Bench, corpus: &TwoVersions) -> Result<Row> {
+    let python = corpus::real_python()?;
+    let ours = hook_side(bench, corpus, &python, &corpus.old, &corpus.k);
+    let mut argv = vec![python.to_str().unwrap_or_default(), "-m", "compileall", "-q", "-f"];
+    argv.extend(corpus.changed.iter().map(String::as_str));
+    let theirs = bench.theirs("compileall K files", &corpus.repo, &argv);
+    Ok(Row {
+        name: "rebuild-k",
+        work: format!("rebuild after checkout, K = {} changed files", corpus.changed.len()),
+        ours: "post-checkout hook".into(),
+        theirs: "`python -m compileall -q -f` over the K files".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(0.7),
+    })
+}
+
+/// The same hook against the usual full-tree hook.
+pub fn rebuild_tree(bench: &Bench, corpus: &TwoVersions) -> Result<Row> {
+    let python = corpus::real_python()?;
+    let ours = hook_side(bench, corpus, &python, &corpus.old, &corpus.k);
+    let theirs = bench.theirs(
+        "compileall .",
+        &corpus.repo,
+        &[python.to_str().unwrap_or_default(), "-m", "compileall", "-q", "-f", "."],
+    );
+    let share = 100.0 * corpus.changed.len() as f64 / corpus.modules as f64;
+    Ok(Row {
+        name: "rebuild-tree",
+        work: format!(
+            "rebuild after checkout, K = {} of {} modules ({share:.0}%)",
+            corpus.changed.len(),
+            corpus.modules
+        ),
+        ours: "post-checkout hook".into(),
+        theirs: "`python -m compileall -q -f .`".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds.min(5))?,
+        goal: Some(0.07),
+    })
+}
+
+/// The hook when no Python file changed, against `git status --porcelain`.
+pub fn noop(bench: &Bench, corpus: &TwoVersions) -> Result<Row> {
+    let python = corpus::real_python()?;
+    let ours = hook_side(bench, corpus, &python, &corpus.old, &corpus.readme);
+    let theirs = bench.theirs("git status", &corpus.repo, &["git", "status", "--porcelain"]);
+    Ok(Row {
+        name: "noop",
+        work: "no-op hook: a checkout that changed no Python file".into(),
+        ours: "post-checkout hook".into(),
+        theirs: "`git status --porcelain`".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(0.5),
+    })
+}
+
+/// The syntax check of a whole standard library against one CPython compiling every file.
+pub fn syntax(bench: &Bench) -> Result<Row> {
+    let repo = corpus::stdlib_repo(&bench.work, &bench.stdlib()?, 1)?;
+    let python = corpus::real_python()?;
+    let mut ours = bench.ours("check syntax", &repo, &["check", "--select", "syntax-error", "--format", "json"]);
+    ours.env.push(("PYCACHE_GUARD_PYTHON".into(), python.display().to_string()));
+    let ours = ours.ok_codes(&[0, 1]);
+    let script = "import os, sys\nfor d, _, fs in os.walk(sys.argv[1]):\n    for f in fs:\n        if f.endswith('.py'):\n            p = os.path.join(d, f)\n            try:\n                compile(open(p, 'rb').read(), p, 'exec', dont_inherit=True)\n            except Exception:\n                pass\n";
+    let theirs = bench.theirs(
+        "compile() every file",
+        &repo,
+        &[python.to_str().unwrap_or_default(), "-I", "-S", "-W", "ignore", "-c", script, "."],
+    );
+    let files = corpus::run(&repo, "git", &["ls-files", "*.py"])?.lines().count();
+    Ok(Row {
+        name: "syntax",
+        work: format!("syntax check, standard library ({files} files)"),
+        ours: "`check --select syntax-error`".into(),
+        theirs: "one CPython process compiling every file".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds.min(7))?,
+        goal: Some(0.5),
+    })
+}
+
+/// `clean` against pyclean and against `find -prune -exec rm -rf`, on a compiled tree restored before every run.
+pub fn clean(bench: &Bench) -> Result<(Row, Row)> {
+    let copies = if bench.quick { 2 } else { 10 };
+    let template = corpus::clean_template(&bench.work, &bench.stdlib()?, copies)?;
+    let (files, dirs) = corpus::count_bytecode(&template);
+    let tree = bench.work.join("clean-tree");
+    let restore = {
+        let (template, tree) = (template.clone(), tree.clone());
+        move || -> Result<()> {
+            let _ = std::fs::remove_dir_all(&tree);
+            corpus::link_tree(&template, &tree)
+        }
+    };
+    let tools = corpus::tools(&bench.work)?;
+    let ours = bench.ours("clean", &tree, &["clean", "-q"]).prepare(restore.clone());
+    let pyclean = bench
+        .theirs("pyclean", &tree, &[tools.join("pyclean").to_str().unwrap_or_default(), "."])
+        .prepare(restore.clone());
+    let find = bench
+        .theirs("find", &tree, &["sh", "-c", "find . -name __pycache__ -type d -prune -exec rm -rf {} +"])
+        .prepare(restore);
+    let work = format!("clean, {files} `.pyc` in {dirs} `__pycache__` folders");
+    let against_pyclean = Row {
+        name: "clean-pyclean",
+        work: work.clone(),
+        ours: "`clean`".into(),
+        theirs: "`pyclean .` (3.7)".into(),
+        comparison: bench.compare(&ours, &pyclean, bench.rounds)?,
+        goal: Some(0.33),
+    };
+    let against_find = Row {
+        name: "clean-find",
+        work,
+        ours: "`clean`".into(),
+        theirs: "`find . -name __pycache__ -type d -prune -exec rm -rf {} +`".into(),
+        comparison: bench.compare(&ours, &find, bench.rounds)?,
+        goal: Some(1.0),
+    };
+    Ok((against_pyclean, against_find))
+}

@@ -1,0 +1,160 @@
+//! Tables and charts of the results.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use crate::measure::ms;
+use crate::pairs::Row;
+use crate::scale::ScaleRow;
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+/// The pairs as a Markdown table.
+pub fn pairs_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| work | ours | against | ours median (ms) | theirs median (ms) | ratio | goal | met | ours peak (MiB) | theirs peak (MiB) |\n\
+         | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n",
+    );
+    for row in rows {
+        let c = &row.comparison;
+        let (goal, met) = match row.goal {
+            Some(goal) => (format!("≤ {goal}"), if c.ratio() <= goal { "yes" } else { "**no**" }),
+            None => ("report".into(), "-"),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} ({}–{}) | {} ({}–{}) | {:.2} | {goal} | {met} | {} | {} |",
+            row.work,
+            row.ours,
+            row.theirs,
+            ms(c.ours.median),
+            ms(c.ours.low),
+            ms(c.ours.high),
+            ms(c.theirs.median),
+            ms(c.theirs.low),
+            ms(c.theirs.high),
+            c.ratio(),
+            mib(c.ours.max_rss_kib),
+            mib(c.theirs.max_rss_kib),
+        );
+    }
+    out
+}
+
+/// The scaling run as a Markdown table.
+pub fn scale_table(rows: &[ScaleRow]) -> String {
+    let mut out = String::from(
+        "| corpus | tracked files | guard (ms) | guard peak (MiB) | no-op hook (ms) | no-op peak (MiB) | check (ms) | check peak (MiB) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {}x | {} | {} | {} | {} | {} | {} | {} |",
+            row.size,
+            row.files,
+            ms(row.guard.median),
+            mib(row.guard.max_rss_kib),
+            ms(row.noop.median),
+            mib(row.noop.max_rss_kib),
+            ms(row.check.median),
+            mib(row.check.max_rss_kib),
+        );
+    }
+    out
+}
+
+fn plot_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
+    anyhow!("drawing a chart: {error:?}")
+}
+
+/// Ratios (ours / theirs, log scale) with each goal marked.
+pub fn ratio_chart(rows: &[Row], path: &Path, title: &str) -> Result<()> {
+    let root = SVGBackend::new(path, (820, 60 + 46 * rows.len() as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(150)
+        .build_cartesian_2d((0.005f64..3.0).log_scale(), 0..rows.len())
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("time ratio, ours / theirs (log scale; left of the red mark meets the goal)")
+        .y_labels(rows.len())
+        .y_label_formatter(&|index| rows.get(*index).map(|row| row.name.to_string()).unwrap_or_default())
+        .disable_y_mesh()
+        .draw()
+        .map_err(plot_error)?;
+    for (index, row) in rows.iter().enumerate() {
+        let ratio = row.comparison.ratio().max(0.005);
+        let met = row.goal.is_none_or(|goal| ratio <= goal);
+        let color = if met { RGBColor(46, 125, 50) } else { RGBColor(198, 40, 40) };
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(0.005, index), (ratio, index + 1)],
+                color.mix(0.35).filled(),
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{ratio:.2}"),
+                (ratio * 1.08, index + 1),
+                ("sans-serif", 13),
+            )))
+            .map_err(plot_error)?;
+        if let Some(goal) = row.goal {
+            chart
+                .draw_series(LineSeries::new(vec![(goal, index), (goal, index + 1)], RED.stroke_width(3)))
+                .map_err(plot_error)?;
+        }
+    }
+    root.present().map_err(plot_error)?;
+    Ok(())
+}
+
+/// Median time per corpus size for the guard, the no-op hook and `check`.
+pub fn scale_chart(rows: &[ScaleRow], path: &Path, title: &str) -> Result<()> {
+    let root = SVGBackend::new(path, (820, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let max_files = rows.iter().map(|row| row.files).max().unwrap_or(1) as f64;
+    let min_files = rows.iter().map(|row| row.files).min().unwrap_or(1) as f64;
+    let max_ms = rows.iter().map(|row| row.check.median.as_secs_f64() * 1000.0).fold(1.0, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((min_files * 0.8..max_files * 1.25).log_scale(), (0.3f64..max_ms * 2.0).log_scale())
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("tracked files (log scale)")
+        .y_desc("median time, ms (log scale)")
+        .draw()
+        .map_err(plot_error)?;
+    type Series = (&'static str, RGBColor, fn(&ScaleRow) -> f64);
+    let series: [Series; 3] = [
+        ("commit guard", RGBColor(21, 101, 192), |row| row.guard.median.as_secs_f64() * 1000.0),
+        ("no-op post-checkout", RGBColor(46, 125, 50), |row| row.noop.median.as_secs_f64() * 1000.0),
+        ("check (syntax)", RGBColor(198, 40, 40), |row| row.check.median.as_secs_f64() * 1000.0),
+    ];
+    for (label, color, value) in series {
+        let points: Vec<(f64, f64)> = rows.iter().map(|row| (row.files as f64, value(row).max(0.3))).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart.draw_series(points.into_iter().map(|point| Circle::new(point, 4, color.filled()))).map_err(plot_error)?;
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.9)).border_style(BLACK).draw().map_err(plot_error)?;
+    root.present().map_err(plot_error)?;
+    Ok(())
+}
