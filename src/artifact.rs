@@ -65,9 +65,12 @@ pub struct CacheSuffix<'a> {
 /// Parses `cpython-312`, `cpython-312.opt-1` or `cpython-311-pytest-8.3.2`.
 fn parse_suffix(rest: &[u8]) -> Option<CacheSuffix<'_>> {
     // Cache tags such as `cpython-312` or `pypy39` start with a letter and hold no dot.
+    // `opt-1` is the optimisation marker, never a tag: `a.cpython-312.opt-1`
+    // must not read as stem `a.cpython-312` with tag `opt-1`.
     let valid_tag = |tag: &[u8]| {
         tag.first().is_some_and(u8::is_ascii_alphabetic)
             && tag.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            && !tag.starts_with(b"opt-")
     };
     if let Some(at) = rest.find(b"-pytest-") {
         let (tag, version) = (&rest[..at], &rest[at + b"-pytest-".len()..]);

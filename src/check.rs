@@ -318,6 +318,11 @@ fn judge_cache_dir(
 }
 
 fn stale_message(cache: &Path, source: &Path) -> String {
+    match crate::pyc::read_header(cache) {
+        Err(error) => return format!("it cannot be read: {error}"),
+        Ok(Err(error)) => return format!("it is not a valid bytecode file: {error}"),
+        Ok(Ok(_)) => {}
+    }
     if rebuild::would_load(cache, source) {
         "its header still matches the source, but it was written before the source's last change: Python runs the old code".into()
     } else {

@@ -284,6 +284,23 @@ impl Sources {
         self.matched(path, is_dir)
     }
 
+    /// Like [`Sources::verdict`], but a path no pattern matches whose folder a
+    /// negation un-ignored counts as un-ignored: `!_*` un-ignores `__pycache__`,
+    /// and the files inside then match nothing. The user chose that, so the
+    /// rule is not missing, and adding it again would never help.
+    pub fn deliberate_verdict(&self, path: &[u8], is_dir: bool) -> Verdict {
+        let verdict = self.verdict(path, is_dir);
+        if verdict != Verdict::Unmatched {
+            return verdict;
+        }
+        for (at, _) in path.iter().enumerate().filter(|(_, byte)| **byte == b'/') {
+            if let negation @ Verdict::Unignored(_) = self.matched(&path[..at], true) {
+                return negation;
+            }
+        }
+        verdict
+    }
+
     /// Lines of `file` that are negations, 1-based.
     pub fn negation_lines(content: &[u8]) -> Vec<usize> {
         split_lines(content).enumerate().filter(|(_, line)| line.starts_with(b"!")).map(|(n, _)| n + 1).collect()
@@ -326,7 +343,7 @@ pub fn coverage(sources: &Sources, folders: &[Vec<u8>]) -> Vec<RuleCoverage> {
                         path.push(b'/');
                     }
                     path.extend_from_slice(probe.as_bytes());
-                    let verdict = sources.verdict(&path, *is_dir);
+                    let verdict = sources.deliberate_verdict(&path, *is_dir);
                     probes.push((path, *is_dir, verdict));
                 }
             }
@@ -549,6 +566,23 @@ mod tests {
         let lines: Vec<&[u8]> = split_lines(b"\xef\xbb\xbfa\r\nb\n\nc").collect();
         assert_eq!(lines, [&b"a"[..], b"b", b"", b"c"]);
         assert_eq!(split_lines(b"").count(), 0);
+    }
+
+    #[test]
+    fn a_folder_un_ignored_on_purpose_is_not_a_missing_rule() {
+        // Found by the fuzzer: after adding `__pycache__/` before `!_*`, the
+        // files inside still matched nothing, so every run added the block again.
+        let workdir = PathBuf::from("/nonexistent-root");
+        let paths = SourcePaths {
+            workdir: workdir.clone(),
+            info_exclude: workdir.join(".git/info/exclude"),
+            excludes_file: None,
+            per_directory: vec![],
+        };
+        let mut sources = Sources::load(&paths).unwrap();
+        sources.set(&workdir.join(".gitignore"), b"!_*");
+        let pycache = coverage(&sources, &[]).into_iter().find(|rule| rule.rule.line == "__pycache__/").unwrap();
+        assert!(!pycache.missing(), "{:?}", pycache.probes);
     }
 
     #[test]

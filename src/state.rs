@@ -71,3 +71,93 @@ fn trim_log(path: &Path) {
         let _ = std::fs::write(path, &half[start..]);
     }
 }
+
+/// The targets of rebuilds in progress, kept until they complete, so that a
+/// rebuild killed half way (SIGKILL, a closed terminal) is finished by the
+/// next one. Written atomically under a short lock of its own, and shared by
+/// concurrent rebuilds: each adds its records and removes them when done.
+/// NUL-separated `c<source>` and `s<folder>` records.
+pub struct Journal {
+    git_dir: PathBuf,
+    records: Vec<Vec<u8>>,
+}
+
+type Records = std::collections::BTreeSet<Vec<u8>>;
+
+/// What interrupted rebuilds left: sources to compile and folders to sweep.
+pub type Pending = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+impl Journal {
+    fn path(git_dir: &Path) -> PathBuf {
+        dir(git_dir).join("pending")
+    }
+
+    fn read(git_dir: &Path) -> Records {
+        let content = std::fs::read(Self::path(git_dir)).unwrap_or_default();
+        content.split(|&b| b == 0).filter(|record| !record.is_empty()).map(<[u8]>::to_vec).collect()
+    }
+
+    /// Rewrites the journal under its lock with what `change` leaves.
+    fn update(git_dir: &Path, change: impl FnOnce(&mut Records)) -> std::io::Result<()> {
+        let folder = dir(git_dir);
+        std::fs::create_dir_all(&folder)?;
+        let lock = File::options().create(true).truncate(false).write(true).open(folder.join("pending.lock"))?;
+        lock.lock()?;
+        let mut records = Self::read(git_dir);
+        change(&mut records);
+        let path = Self::path(git_dir);
+        if records.is_empty() {
+            match std::fs::remove_file(&path) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+                _ => return Ok(()),
+            }
+        }
+        let mut content = Vec::new();
+        for record in &records {
+            content.extend_from_slice(record);
+            content.push(0);
+        }
+        let mut temporary = tempfile::NamedTempFile::new_in(&folder)?;
+        temporary.write_all(&content)?;
+        temporary.persist(&path).map_err(|error| error.error)?;
+        Ok(())
+    }
+
+    /// What interrupted rebuilds left to do: `(sources to compile, folders to sweep)`.
+    pub fn pending(git_dir: &Path) -> Option<Pending> {
+        if !Self::path(git_dir).exists() {
+            return None;
+        }
+        let (mut compile, mut sweep) = (Vec::new(), Vec::new());
+        for record in Self::read(git_dir) {
+            match record.split_first() {
+                Some((b'c', path)) => compile.push(path.to_vec()),
+                Some((b's', path)) => sweep.push(path.to_vec()),
+                _ => {}
+            }
+        }
+        Some((compile, sweep))
+    }
+
+    /// Records the work about to be done.
+    pub fn begin<'p>(
+        git_dir: &Path,
+        compile: impl Iterator<Item = &'p [u8]>,
+        sweep: impl Iterator<Item = &'p [u8]>,
+    ) -> std::io::Result<Journal> {
+        let tagged = |tag: u8, path: &[u8]| [&[tag][..], path].concat();
+        let records: Vec<Vec<u8>> =
+            compile.map(|path| tagged(b'c', path)).chain(sweep.map(|path| tagged(b's', path))).collect();
+        Self::update(git_dir, |all| all.extend(records.iter().cloned()))?;
+        Ok(Journal { git_dir: git_dir.to_path_buf(), records })
+    }
+
+    /// The work is done: its records go.
+    pub fn finish(self) {
+        let _ = Self::update(&self.git_dir, |all| {
+            for record in &self.records {
+                all.remove(record);
+            }
+        });
+    }
+}

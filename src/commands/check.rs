@@ -223,8 +223,13 @@ fn sort(findings: &mut [Finding]) {
 fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Result<()> {
     let style = context.path_style(scope.repo)?;
     let has = |id: &str| gathered.findings.iter().any(|finding| finding.id == id);
-    if has("gitignore-missing") {
-        super::gitignore::fix(context, scope.repo)?;
+    if has("gitignore-missing")
+        && let Err(error) = super::gitignore::fix(context, scope.repo)
+    {
+        // One fix that cannot be applied (a symbolic-link .gitignore, say) does not stop the others.
+        let causes: Vec<String> =
+            error.chain().map(|cause| crate::display::sanitize_text(&cause.to_string())).collect();
+        context.printer.warning(format!("ignore rules not added: {}", causes.join(": ")));
     }
     let removals: Vec<crate::sweep::Removal> = gathered
         .findings
@@ -475,9 +480,11 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
     Ok(())
 }
 
-/// Escapes a workflow command's message (`%`, CR, LF) or property (also `:` and `,`).
+/// Escapes a workflow command's message (`%`, CR, LF) or property (also `:`
+/// and `,`); other control characters are shown escaped, never raw.
 fn escape_github(text: &str, property: bool) -> String {
-    let mut out = text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let text: String = text.split(['\r', '\n']).map(crate::display::sanitize_text).collect::<Vec<_>>().join("\n");
+    let mut out = text.replace('%', "%25").replace('\n', "%0A");
     if property {
         out = out.replace(':', "%3A").replace(',', "%2C");
     }

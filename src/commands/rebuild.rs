@@ -169,8 +169,11 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         What::Span(span) => Some(changes::scope_of(repo, span)?),
         What::Paths(_) => None,
     };
+    // A rebuild that was killed half way left its targets behind; finish them now.
+    let pending = if options.dry_run { None } else { state::Journal::pending(repo.git_dir()) };
     if let Some(Scope::Changes(changes)) = &scope
         && !changes.iter().any(|change| rebuild::is_source(&change.path))
+        && pending.is_none()
     {
         return Ok(ExitStatus::Success);
     }
@@ -183,16 +186,33 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         Err(error) => return Err(error.into()),
     };
     let index = Index::load(&repo.index_location())?;
-    let targets = match (what, &scope) {
+    let mut targets = match (what, &scope) {
         (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings_for(&workdir, &config, options)?),
         _ => path_targets(context, &workdir, &index, paths_of(what))?,
     };
+    if let Some((compile, sweep)) = pending {
+        targets.compile.extend(compile.into_iter().filter(|path| changes::is_safe_path(path)).map(BString::from));
+        targets
+            .sweep
+            .extend(sweep.into_iter().filter(|path| path.is_empty() || changes::is_safe_path(path)).map(BString::from));
+    }
     if targets.compile.is_empty() && targets.sweep.is_empty() {
         return Ok(ExitStatus::Success);
     }
+    // Recorded before anything else happens, so that a kill from here on is finished by the next run.
+    let journal = if options.dry_run {
+        None
+    } else {
+        Some(state::Journal::begin(
+            repo.git_dir(),
+            targets.compile.iter().map(|p| p.as_slice()),
+            targets.sweep.iter().map(|p| p.as_slice()),
+        )?)
+    };
     let background =
         options.background || config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
     if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {
+        // The journal stays: the detached rebuild takes it over, and a kill there is finished later.
         detach(context, &workdir, what, options)?;
         return Ok(ExitStatus::Success);
     }
@@ -207,6 +227,9 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     }
     let started = Instant::now();
     let report = run_plan(context, plan, &settings);
+    if let Some(journal) = journal {
+        journal.finish();
+    }
     let status = show_report(context, &style, &report, options, started.elapsed());
     state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
     Ok(status)
