@@ -124,6 +124,18 @@ pub fn is_safe_path(path: &[u8]) -> bool {
             .all(|part| !part.is_empty() && part != b"." && part != b".." && !part.eq_ignore_ascii_case(b".git"))
 }
 
+/// When a hook framework passed no event (prek gives post-merge no variable),
+/// the reflog tells what just happened: git names the operation in
+/// `GIT_REFLOG_ACTION`. A rebase's old tip is `ORIG_HEAD`; for a merge, a
+/// checkout or an amend it is `HEAD@{1}`.
+pub fn span_from_reflog(repo: &crate::git::Repo, reflog_action: Option<&str>) -> Option<Span> {
+    let new = repo.resolve_commit("HEAD")?;
+    let rebase = reflog_action.is_some_and(|action| action.starts_with("rebase"));
+    let old =
+        if rebase { repo.resolve_commit("ORIG_HEAD") } else { None }.or_else(|| repo.resolve_commit("HEAD@{1}"))?;
+    Some(Span::Commits { old, new })
+}
+
 /// How a tracked path changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::python::{self, Python};
 use common::{Run, TestEnv};
@@ -306,16 +306,7 @@ fn syntax_verdicts_agree_with_cpython_on_whole_standard_libraries() {
     assert!(!chosen.is_empty());
     for python in chosen {
         let env = env_with(python);
-        let stdlib = PathBuf::from(
-            Run::from(
-                std::process::Command::new(&python.path)
-                    .args(["-I", "-c", "import os; print(os.path.dirname(os.__file__))"])
-                    .output()
-                    .unwrap(),
-            )
-            .stdout
-            .trim(),
-        );
+        let stdlib = python.stdlib();
         let count = copy_stdlib(&stdlib, &env.repo.join("lib"));
         assert!(count > 1000, "{count} files in {}", stdlib.display());
         env.commit_all("standard library");

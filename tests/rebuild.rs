@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::python::{self, Python};
 use common::{Run, TestEnv};
@@ -534,16 +534,7 @@ fn caches_written_by_rebuild_are_the_ones_python_loads() {
 fn caches_are_byte_identical_to_py_compile() {
     let python = python::default();
     let env = env_with(python);
-    let stdlib = PathBuf::from(
-        Run::from(
-            std::process::Command::new(&python.path)
-                .args(["-I", "-c", "import os; print(os.path.dirname(os.__file__))"])
-                .output()
-                .unwrap(),
-        )
-        .stdout
-        .trim(),
-    );
+    let stdlib = python.stdlib();
     for module in ["argparse.py", "dataclasses.py", "textwrap.py", "string.py"] {
         std::fs::copy(stdlib.join(module), env.repo.join(module)).unwrap();
     }
@@ -641,6 +632,38 @@ fn pre_commit_framework_drives_the_post_checkout_stage() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         pycs(&env.repo).contains(&format!("__pycache__/b.{}.pyc", python.tag)),
+        "{}\n{:?}",
+        run.stderr,
+        pycs(&env.repo)
+    );
+}
+
+#[test]
+fn prek_drives_the_post_merge_stage_with_its_own_variables() {
+    let python = python::default();
+    let env = env_with(python);
+    // A local hook runs the binary under test; prek passes PRE_COMMIT_SQUASH_MERGE, not pre-commit's name.
+    let config = format!(
+        "repos:\n- repo: local\n  hooks:\n  - id: pycache-rebuild\n    name: pycache-rebuild\n    entry: {} rebuild --hook\n    language: system\n    always_run: true\n    pass_filenames: false\n    stages: [post-merge]\n",
+        common::binary().display()
+    );
+    env.write(".pre-commit-config.yaml", config);
+    env.write("a.py", "A = 1\n");
+    env.commit_all("base");
+    env.git(&["checkout", "-q", "-b", "topic"]);
+    env.write("merged.py", "M = 1\n");
+    env.commit_all("topic");
+    env.git(&["checkout", "-q", "main"]);
+    let mut install = env.command_in(common::tools::venv_bin().join("prek"), &env.repo);
+    install.args(["install", "--hook-type", "post-merge"]).env("PREK_HOME", env.root().join("prek-home"));
+    let run = Run::from(install.output().unwrap());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let mut merge = env.command_in("git", &env.repo);
+    merge.args(["merge", "-q", "--no-edit", "topic"]).env("PREK_HOME", env.root().join("prek-home"));
+    let run = Run::from(merge.output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        pycs(&env.repo).contains(&format!("__pycache__/merged.{}.pyc", python.tag)),
         "{}\n{:?}",
         run.stderr,
         pycs(&env.repo)

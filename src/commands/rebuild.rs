@@ -94,6 +94,9 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
             What::Paths(args.paths.clone())
         } else if let Some(event) = args.hook.then(pre_commit_event).flatten() {
             What::Span(span_or_scan(context, &repo, &event))
+        } else if args.hook {
+            let action = std::env::var("GIT_REFLOG_ACTION").ok();
+            What::Span(changes::span_from_reflog(&repo, action.as_deref()).unwrap_or(Span::StaleScan))
         } else {
             What::Span(Span::StaleScan)
         };
@@ -156,70 +159,34 @@ fn guarded(context: &Context, options: &Options, work: impl FnOnce() -> Result<E
     }
 }
 
+/// What a rebuild will work on, once git and the journal have been asked.
+struct Work {
+    config: ProjectConfig,
+    index: Index,
+    targets: Targets,
+}
+
 fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Result<ExitStatus> {
     if repo.is_bare() && options.hook {
         return Ok(ExitStatus::Success);
     }
     let workdir = repo.workdir()?.to_path_buf();
-    if matches!(what, What::Span(Span::Nothing)) {
-        return Ok(ExitStatus::Success);
-    }
-    // What git changed comes first: most hooks stop here, having read no index and no configuration.
-    let scope = match what {
-        What::Span(span) => Some(changes::scope_of(repo, span)?),
-        What::Paths(_) => None,
-    };
-    // A rebuild that was killed half way left its targets behind; finish them now.
-    let pending = if options.dry_run { None } else { state::Journal::pending(repo.git_dir()) };
-    if let Some(Scope::Changes(changes)) = &scope
-        && !changes.iter().any(|change| rebuild::is_source(&change.path))
-        && pending.is_none()
-    {
-        return Ok(ExitStatus::Success);
-    }
-    let config = match ProjectConfig::load(&workdir) {
-        Ok(config) => config,
-        Err(error) if options.hook => {
-            context.printer.warning(format!("{error}; using the defaults"));
-            ProjectConfig::default()
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let index = Index::load(&repo.index_location())?;
-    let mut targets = match (what, &scope) {
-        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings_for(&workdir, &config, options)?),
-        _ => path_targets(context, &workdir, &index, paths_of(what))?,
-    };
-    if let Some((compile, sweep)) = pending {
-        targets.compile.extend(compile.into_iter().filter(|path| changes::is_safe_path(path)).map(BString::from));
-        targets
-            .sweep
-            .extend(sweep.into_iter().filter(|path| path.is_empty() || changes::is_safe_path(path)).map(BString::from));
-    }
-    if targets.compile.is_empty() && targets.sweep.is_empty() {
-        return Ok(ExitStatus::Success);
-    }
+    let Some(work) = gather(context, repo, &workdir, what, options)? else { return Ok(ExitStatus::Success) };
     // Recorded before anything else happens, so that a kill from here on is finished by the next run.
-    let journal = if options.dry_run {
-        None
-    } else {
-        Some(state::Journal::begin(
-            repo.git_dir(),
-            targets.compile.iter().map(|p| p.as_slice()),
-            targets.sweep.iter().map(|p| p.as_slice()),
-        )?)
-    };
+    let compile = work.targets.compile.iter().map(|path| path.as_slice());
+    let sweep = work.targets.sweep.iter().map(|path| path.as_slice());
+    let journal = if options.dry_run { None } else { Some(state::Journal::begin(repo.git_dir(), compile, sweep)?) };
     let background =
-        options.background || config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
+        options.background || work.config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
     if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {
         // The journal stays: the detached rebuild takes it over, and a kill there is finished later.
         detach(context, &workdir, what, options)?;
         return Ok(ExitStatus::Success);
     }
     let _lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
-    let mut settings = settings_for(&workdir, &config, options)?;
-    choose_interpreters(context, repo, &config, options, &index, &targets, &mut settings);
-    let plan = rebuild::plan(&targets, &settings, &index);
+    let mut settings = settings_for(&workdir, &work.config, options)?;
+    choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut settings);
+    let plan = rebuild::plan(&work.targets, &settings, &work.index);
     let style = context.path_style(repo)?;
     if options.dry_run {
         print_plan(context, &style, &plan, &settings);
@@ -233,6 +200,46 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     let status = show_report(context, &style, &report, options, started.elapsed());
     state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
     Ok(status)
+}
+
+/// The targets, or `None` when there is nothing to do. What git changed comes
+/// first: most hooks stop there, having read no index and no configuration.
+fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: &Options) -> Result<Option<Work>> {
+    if matches!(what, What::Span(Span::Nothing)) {
+        return Ok(None);
+    }
+    let scope = match what {
+        What::Span(span) => Some(changes::scope_of(repo, span)?),
+        What::Paths(_) => None,
+    };
+    // A rebuild that was killed half way left its targets behind; finish them now.
+    let pending = if options.dry_run { None } else { state::Journal::pending(repo.git_dir()) };
+    if let Some(Scope::Changes(changes)) = &scope
+        && !changes.iter().any(|change| rebuild::is_source(&change.path))
+        && pending.is_none()
+    {
+        return Ok(None);
+    }
+    let config = match ProjectConfig::load(workdir) {
+        Ok(config) => config,
+        Err(error) if options.hook => {
+            context.printer.warning(format!("{error}; using the defaults"));
+            ProjectConfig::default()
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let index = Index::load(&repo.index_location())?;
+    let mut targets = match (what, &scope) {
+        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings_for(workdir, &config, options)?),
+        _ => path_targets(context, workdir, &index, paths_of(what))?,
+    };
+    if let Some((compile, sweep)) = pending {
+        let safe = |path: &Vec<u8>| changes::is_safe_path(path);
+        targets.compile.extend(compile.into_iter().filter(safe).map(BString::from));
+        targets.sweep.extend(sweep.into_iter().filter(|path| path.is_empty() || safe(path)).map(BString::from));
+    }
+    let empty = targets.compile.is_empty() && targets.sweep.is_empty();
+    Ok((!empty).then_some(Work { config, index, targets }))
 }
 
 fn paths_of(what: &What) -> &[PathBuf] {

@@ -30,6 +30,17 @@ fn ask(executable: &Path) -> Option<Python> {
     (version.0 == 3 && !tag.is_empty()).then_some(Python { version, path, tag })
 }
 
+impl Python {
+    /// The folder of its standard library.
+    pub fn stdlib(&self) -> PathBuf {
+        let out = Command::new(&self.path)
+            .args(["-I", "-c", "import os; print(os.path.dirname(os.__file__))"])
+            .output()
+            .expect("python runs");
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    }
+}
+
 /// Every CPython 3 found, one per minor version, oldest first.
 pub fn all() -> &'static [Python] {
     static ALL: OnceLock<Vec<Python>> = OnceLock::new();
