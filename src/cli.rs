@@ -15,8 +15,10 @@ Exit status:
   2  usage error, or the tool could not do its job
 
 Environment:
-  PYCACHE_GUARD_SKIP=1  makes every hook do nothing
-  NO_COLOR              disables colour; CLICOLOR_FORCE forces it";
+  PYCACHE_GUARD_SKIP=1   makes every hook do nothing
+  PYCACHE_GUARD_PYTHON   interpreters to compile with (comma-separated)
+  PYTHONPYCACHEPREFIX    caches live in this mirror tree instead of __pycache__
+  NO_COLOR               disables colour; CLICOLOR_FORCE forces it";
 
 /// Keeps Python bytecode out of git, and `__pycache__` honest across checkouts.
 #[derive(Debug, Parser)]

@@ -73,45 +73,57 @@ fn plot_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow!("drawing a chart: {error:?}")
 }
 
-/// Ratios (ours / theirs, log scale) with each goal marked.
+/// Ratios (ours / theirs, log scale), one bar per pair, with each goal marked.
 pub fn ratio_chart(rows: &[Row], path: &Path, title: &str) -> Result<()> {
-    let root = SVGBackend::new(path, (820, 60 + 46 * rows.len() as u32)).into_drawing_area();
+    let root = SVGBackend::new(path, (820, 70 + 42 * rows.len() as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
+    let count = rows.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(36)
-        .y_label_area_size(150)
-        .build_cartesian_2d((0.005f64..3.0).log_scale(), 0..rows.len())
+        .y_label_area_size(130)
+        .build_cartesian_2d((0.01f64..3.0).log_scale(), 0.0..count)
         .map_err(plot_error)?;
+    // Row i is the band i..i+1 from the top; its label sits at its middle.
+    let label = |y: &f64| {
+        let position = count - y - 0.5;
+        let row = position.round();
+        if (position - row).abs() < 0.01 && row >= 0.0 {
+            rows.get(row as usize).map(|r| r.name.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
     chart
         .configure_mesh()
-        .x_desc("time ratio, ours / theirs (log scale; left of the red mark meets the goal)")
-        .y_labels(rows.len())
-        .y_label_formatter(&|index| rows.get(*index).map(|row| row.name.to_string()).unwrap_or_default())
+        .x_desc("time ratio, ours / theirs (log scale); a bar left of its red goal mark meets the goal")
+        .y_labels(rows.len() * 2 + 1)
+        .y_label_formatter(&label)
         .disable_y_mesh()
         .draw()
         .map_err(plot_error)?;
     for (index, row) in rows.iter().enumerate() {
-        let ratio = row.comparison.ratio().max(0.005);
+        let band = count - index as f64 - 1.0;
+        let ratio = row.comparison.ratio().max(0.01);
         let met = row.goal.is_none_or(|goal| ratio <= goal);
         let color = if met { RGBColor(46, 125, 50) } else { RGBColor(198, 40, 40) };
         chart
             .draw_series(std::iter::once(Rectangle::new(
-                [(0.005, index), (ratio, index + 1)],
-                color.mix(0.35).filled(),
+                [(0.01, band + 0.2), (ratio, band + 0.8)],
+                color.mix(0.45).filled(),
             )))
             .map_err(plot_error)?;
+        let text = match row.goal {
+            Some(goal) => format!("{ratio:.2} (goal {goal})"),
+            None => format!("{ratio:.2} (reported)"),
+        };
         chart
-            .draw_series(std::iter::once(Text::new(
-                format!("{ratio:.2}"),
-                (ratio * 1.08, index + 1),
-                ("sans-serif", 13),
-            )))
+            .draw_series(std::iter::once(Text::new(text, (ratio * 1.06, band + 0.62), ("sans-serif", 12))))
             .map_err(plot_error)?;
         if let Some(goal) = row.goal {
             chart
-                .draw_series(LineSeries::new(vec![(goal, index), (goal, index + 1)], RED.stroke_width(3)))
+                .draw_series(LineSeries::new(vec![(goal, band + 0.1), (goal, band + 0.9)], RED.stroke_width(3)))
                 .map_err(plot_error)?;
         }
     }
