@@ -108,7 +108,7 @@ pub enum CachedFile<'a> {
 
 /// Classifies a file name found in `__pycache__`. `has_source(stem)` says
 /// whether `<stem>.py` exists in the folder above.
-pub fn classify_cached<'a>(name: &'a [u8], has_source: impl Fn(&[u8]) -> bool) -> CachedFile<'a> {
+pub fn classify_cached<'a>(name: &'a [u8], mut has_source: impl FnMut(&[u8]) -> bool) -> CachedFile<'a> {
     if is_temporary_name(name) {
         return CachedFile::Temporary;
     }

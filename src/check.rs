@@ -106,8 +106,8 @@ pub struct Inventory {
     pub pycache: Vec<(PathBuf, Vec<walk::Entry>)>,
     /// Legacy bytecode files and their sizes.
     pub legacy: Vec<(PathBuf, u64)>,
-    /// `(mirror folder, source folder, entries)` of the `PYTHONPYCACHEPREFIX` tree.
-    pub mirror: Vec<(PathBuf, PathBuf, Vec<walk::Entry>)>,
+    /// The folders of the `PYTHONPYCACHEPREFIX` tree that mirror the work tree.
+    pub mirror: Vec<walk::MirrorDir>,
     /// Folders that could not be read.
     pub errors: Vec<(PathBuf, String)>,
 }
@@ -142,34 +142,13 @@ pub fn inventory(options: &walk::Options, workdir: &Path, location: &CacheLocati
     walk::walk(options, &collector);
     let mut inventory = collector.inventory.into_inner().unwrap_or_default();
     if let CacheLocation::Prefix(prefix) = location {
-        let mirror_root = artifact::cache_dir(workdir, location);
-        collect_mirror(prefix, &mirror_root, &mut inventory);
+        // Unreadable folders of someone else's prefix tree are not this repository's problem.
+        let (dirs, _unreadable) = walk::mirror(prefix, &artifact::cache_dir(workdir, location));
+        inventory.mirror = dirs;
     }
     inventory.pycache.sort_by(|a, b| a.0.cmp(&b.0));
     inventory.legacy.sort();
     inventory
-}
-
-/// The prefix tree is plain folders of caches, walked without following links.
-fn collect_mirror(prefix: &Path, dir: &Path, inventory: &mut Inventory) {
-    let Ok(read) = std::fs::read_dir(dir) else { return };
-    let mut files = Vec::new();
-    for entry in read.flatten() {
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            collect_mirror(prefix, &entry.path(), inventory);
-        } else {
-            files.push(walk::Entry {
-                name: entry.file_name(),
-                is_file: meta.is_file(),
-                is_symlink: meta.file_type().is_symlink(),
-                size: meta.len(),
-            });
-        }
-    }
-    if let Some(source_dir) = artifact::source_dir_of_prefix_dir(prefix, dir) {
-        inventory.mirror.push((dir.to_path_buf(), source_dir, files));
-    }
 }
 
 /// Footprint of the bytecode on disk.
@@ -233,8 +212,8 @@ pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[
             ));
         }
     }
-    for (mirror_dir, source_dir, entries) in &inventory.mirror {
-        judge_cache_dir(mirror_dir, source_dir, entries, workdir, &tracked, tags, &mut out);
+    for mirror in &inventory.mirror {
+        judge_cache_dir(&mirror.dir, &mirror.source_dir, &mirror.entries, workdir, &tracked, tags, &mut out);
     }
     for (path, size) in &inventory.legacy {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { continue };

@@ -148,45 +148,21 @@ impl walk::Visitor for Cleaner<'_> {
 /// Cleans the part of a `PYTHONPYCACHEPREFIX` tree that mirrors `workdir`,
 /// walked without following links; emptied folders are removed up to the prefix.
 pub fn clean_mirror(cleaner: &Cleaner<'_>, prefix: &Path, mirror_root: &Path) {
-    let mut stack = vec![mirror_root.to_path_buf()];
-    let mut visited = Vec::new();
-    while let Some(dir) = stack.pop() {
-        let read = match std::fs::read_dir(&dir) {
-            Ok(read) => read,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(error) => {
-                walk::Visitor::error(cleaner, &dir, error.to_string());
-                continue;
-            }
-        };
-        let mut files = Vec::new();
-        for entry in read.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else {
-                files.push(Entry {
-                    name: entry.file_name(),
-                    is_file: meta.is_file(),
-                    is_symlink: meta.file_type().is_symlink(),
-                    size: meta.len(),
-                });
-            }
-        }
-        if let Some(source_dir) = artifact::source_dir_of_prefix_dir(prefix, &dir) {
-            cleaner.cache_dir(&dir, &source_dir, &files, false);
-        }
-        visited.push(dir);
+    let (dirs, errors) = walk::mirror(prefix, mirror_root);
+    for (dir, message) in errors {
+        walk::Visitor::error(cleaner, &dir, message);
     }
-    // Deepest first: prune the folders the clean left empty.
-    visited.sort_by_key(|dir| std::cmp::Reverse(dir.as_os_str().len()));
-    for dir in visited {
-        if dir != prefix
+    for mirror in &dirs {
+        cleaner.cache_dir(&mirror.dir, &mirror.source_dir, &mirror.entries, false);
+    }
+    // Children before parents: prune the folders the clean left empty.
+    for mirror in dirs.iter().rev() {
+        if mirror.dir != prefix
             && !cleaner.options.dry_run
-            && std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_none())
-            && std::fs::remove_dir(&dir).is_ok()
+            && std::fs::read_dir(&mirror.dir).is_ok_and(|mut entries| entries.next().is_none())
+            && std::fs::remove_dir(&mirror.dir).is_ok()
         {
-            cleaner.record(|outcome| outcome.dirs.push(dir.clone()));
+            cleaner.record(|outcome| outcome.dirs.push(mirror.dir.clone()));
         }
     }
 }

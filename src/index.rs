@@ -50,14 +50,10 @@ pub struct IndexEntry<'a> {
     pub mode: u32,
     /// 0 for normal entries, 1 to 3 for conflict stages.
     pub stage: u32,
-    /// Size recorded at the last refresh (truncated to 32 bits, as git does).
-    pub size: u32,
-    /// Modification time recorded at the last refresh, whole seconds.
-    pub mtime_seconds: u32,
 }
 
 /// A range of the mapped file or of the `extra` buffer, in 32-bit offsets so
-/// that an entry of a 100,000-entry index costs 28 bytes rather than 64.
+/// that an entry of a 100,000-entry index costs 20 bytes rather than 64.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     start: u32,
@@ -81,8 +77,6 @@ struct Entry {
     path: Slot,
     id: Slot,
     mode: u32,
-    size: u32,
-    mtime_seconds: u32,
     stage: u8,
     /// Path and id live in `extra` rather than in the mapped file.
     in_extra: bool,
@@ -174,8 +168,6 @@ impl Index {
             id: self.bytes(entry.id, entry.in_extra),
             mode: entry.mode,
             stage: u32::from(entry.stage),
-            size: entry.size,
-            mtime_seconds: entry.mtime_seconds,
         }
     }
 
@@ -287,9 +279,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
     let mut at = 12;
     for _ in 0..count {
         let start = at;
-        let mtime_seconds = be32(data, at + 8)?;
         let mode = be32(data, at + 24)?;
-        let size = be32(data, at + 36)?;
         let id = at + STAT_BYTES..at + STAT_BYTES + hash_len;
         let flags = be16(data, id.end)?;
         at = id.end + 2;
@@ -316,7 +306,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             extra.extend_from_slice(&data[id]);
             at += cursor + suffix_len + 1;
             let (path, id) = (Slot::new(previous.clone())?, Slot::new(id_start..extra.len())?);
-            Entry { path, id, mode, size, mtime_seconds, stage, in_extra: true }
+            Entry { path, id, mode, stage, in_extra: true }
         } else {
             let declared = usize::from(flags & NAME_MASK);
             let len = if declared < usize::from(NAME_MASK) {
@@ -331,7 +321,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             let entry_len = (at + len - start + 8) & !7;
             let (path, id) = (Slot::new(at..at + len)?, Slot::new(id)?);
             at = start + entry_len;
-            Entry { path, id, mode, size, mtime_seconds, stage, in_extra: false }
+            Entry { path, id, mode, stage, in_extra: false }
         };
         if at > end {
             return Err("entries run into the checksum");
@@ -465,8 +455,6 @@ fn merge_split(shared: &Index, split: &Index, link: &Link) -> Result<Index, &'st
             path: Slot::new(path_start..id_start)?,
             id: Slot::new(id_start..extra.len())?,
             mode: entry.mode,
-            size: entry.size,
-            mtime_seconds: entry.mtime_seconds,
             stage: entry.stage as u8,
             in_extra: true,
         });

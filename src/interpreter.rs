@@ -19,7 +19,6 @@
 //! `.python-version`).
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -393,9 +392,4 @@ pub fn discover(
         }
     }
     (found, errors)
-}
-
-/// The file name of an interpreter, for messages.
-pub fn short_name(path: &Path) -> &OsStr {
-    path.file_name().unwrap_or(path.as_os_str())
 }

@@ -120,12 +120,6 @@ impl Printer {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{line}");
     }
-
-    /// Raw bytes of data on stdout (paths that are not UTF-8, `-z` output).
-    pub fn data_bytes(&self, bytes: &[u8]) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(bytes);
-    }
 }
 
 /// Backticks for a command or path in a message; dimmed when colour is on.

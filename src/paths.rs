@@ -36,6 +36,11 @@ pub fn repo_relative(workdir: &Path, base: &Path, path: &Path) -> Option<BString
     Some(BString::from(relative.as_os_str().as_bytes()))
 }
 
+/// True when the repository path `path` is `prefix` or lies inside it (`""` is the whole tree).
+pub fn is_within(path: &[u8], prefix: &[u8]) -> bool {
+    prefix.is_empty() || path == prefix || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
+}
+
 /// The absolute path of a repository-relative path.
 pub fn in_workdir(workdir: &Path, repo_path: &[u8]) -> PathBuf {
     if repo_path.is_empty() { workdir.to_path_buf() } else { workdir.join(OsStr::from_bytes(repo_path)) }
@@ -60,6 +65,20 @@ mod tests {
         for (base, path, expected) in cases {
             let got = repo_relative(workdir, Path::new(base), Path::new(path));
             assert_eq!(got.as_ref().map(|p| p.to_string()), expected.map(str::to_string), "{base} + {path}");
+        }
+    }
+
+    #[test]
+    fn is_within_respects_component_boundaries() {
+        let cases: &[(&[u8], &[u8], bool)] = &[
+            (b"a/b.py", b"a", true),
+            (b"a", b"a", true),
+            (b"ab/c.py", b"a", false),
+            (b"x.py", b"", true),
+            (b"a.py", b"a/b", false),
+        ];
+        for (path, prefix, expected) in cases {
+            assert_eq!(is_within(path, prefix), *expected, "{path:?} in {prefix:?}");
         }
     }
 }

@@ -26,10 +26,6 @@ pub enum Reason {
     Shadowing,
     /// A cache of a changed source whose header still validates: Python would run old code.
     Lying,
-    /// Left by an interrupted atomic write.
-    Temporary,
-    /// Any bytecode (`clean` without `--orphans`).
-    Bytecode,
 }
 
 impl Reason {
@@ -39,8 +35,6 @@ impl Reason {
             Reason::Orphan => "orphaned",
             Reason::Shadowing => "shadowing",
             Reason::Lying => "stale",
-            Reason::Temporary => "temporary",
-            Reason::Bytecode => "bytecode",
         }
     }
 }

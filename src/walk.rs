@@ -39,8 +39,6 @@ pub struct Entry {
     pub name: OsString,
     /// A regular file (not a link, not a folder).
     pub is_file: bool,
-    /// A symbolic link.
-    pub is_symlink: bool,
     /// Bytes on disk (of the link itself for a link).
     pub size: u64,
 }
@@ -80,12 +78,7 @@ fn read_pycache(dir: &Path) -> std::io::Result<Vec<Entry>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
-        entries.push(Entry {
-            name: entry.file_name(),
-            is_file: meta.is_file(),
-            is_symlink: meta.file_type().is_symlink(),
-            size: meta.len(),
-        });
+        entries.push(Entry { name: entry.file_name(), is_file: meta.is_file(), size: meta.len() });
     }
     Ok(entries)
 }
@@ -140,4 +133,47 @@ fn error_path(error: &ignore::Error) -> Option<PathBuf> {
         ignore::Error::Partial(errors) => errors.iter().find_map(error_path),
         _ => None,
     }
+}
+
+/// One folder of a `PYTHONPYCACHEPREFIX` tree, and the source folder it mirrors.
+#[derive(Clone, Debug)]
+pub struct MirrorDir {
+    /// The folder in the prefix tree.
+    pub dir: PathBuf,
+    /// The source folder whose caches it holds.
+    pub source_dir: PathBuf,
+    /// Its files (sub-folders are listed as folders of their own).
+    pub entries: Vec<Entry>,
+}
+
+/// Lists the part of a prefix tree under `root`, without following links: a
+/// prefix tree is plain folders of caches, with no `__pycache__`. Parents come
+/// before their children. A missing `root` is empty; other unreadable folders
+/// come back with the reason.
+pub fn mirror(prefix: &Path, root: &Path) -> (Vec<MirrorDir>, Vec<(PathBuf, String)>) {
+    let (mut dirs, mut errors) = (Vec::new(), Vec::new());
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let read = match std::fs::read_dir(&dir) {
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                errors.push((dir, error.to_string()));
+                continue;
+            }
+        };
+        let mut entries = Vec::new();
+        for entry in read.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                entries.push(Entry { name: entry.file_name(), is_file: meta.is_file(), size: meta.len() });
+            }
+        }
+        if let Some(source_dir) = crate::artifact::source_dir_of_prefix_dir(prefix, &dir) {
+            dirs.push(MirrorDir { dir, source_dir, entries });
+        }
+    }
+    (dirs, errors)
 }

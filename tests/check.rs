@@ -12,7 +12,7 @@ use common::{Run, TestEnv};
 
 fn env_with(python: &Python) -> TestEnv {
     let mut env = TestEnv::new();
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), python.path.display().to_string()));
+    env.use_python(&python.path);
     env
 }
 
@@ -225,7 +225,7 @@ fn encodings_are_judged_as_cpython_judges_them() {
 #[test]
 fn without_an_interpreter_the_verdict_is_marked_unconfirmed() {
     let mut env = TestEnv::new();
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), "no-such-python".into()));
+    env.use_python("no-such-python");
     env.write("broken.py", "def f(:\n");
     env.commit_all("broken");
     let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]).expect_code(1);
@@ -244,10 +244,7 @@ fn unreadable_folder_is_an_operational_failure() {
     env.write("a.py", "A = 1\n");
     env.commit_all("base");
     env.write("locked/__pycache__/x.cpython-312.pyc", "x");
-    env.open_up();
-    std::fs::set_permissions(env.repo.join("locked"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let run = env.run_unprivileged(&["check", "--no-syntax"]);
-    std::fs::set_permissions(env.repo.join("locked"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = env.run_while_locked("locked", 0o000, 0o755, &["check", "--no-syntax"]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("locked"), "{}", run.stderr);
 }

@@ -193,10 +193,7 @@ fn an_unreadable_folder_is_reported_and_the_rest_is_cleaned() {
     let env = TestEnv::new();
     env.write("locked/__pycache__/m.cpython-312.pyc", "unreachable");
     env.write("open/__pycache__/m.cpython-312.pyc", "reachable");
-    env.open_up();
-    std::fs::set_permissions(env.repo.join("locked"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let run = env.run_unprivileged(&["clean"]);
-    std::fs::set_permissions(env.repo.join("locked"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = env.run_while_locked("locked", 0o000, 0o755, &["clean"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("locked"), "{}", run.stderr);
     assert!(!env.repo.join("open/__pycache__").exists());

@@ -426,12 +426,9 @@ fn tracked_bytecode_now_ignored_is_listed_with_the_fix() {
 fn unreadable_gitignore_and_bare_repository_change_nothing() {
     let env = TestEnv::new();
     env.write(".gitignore", "*.log\n");
-    env.open_up();
-    std::fs::set_permissions(env.repo.join(".gitignore"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let run = env.run_unprivileged(&["gitignore"]);
+    let run = env.run_while_locked(".gitignore", 0o000, 0o644, &["gitignore"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cannot read") && run.stderr.contains(".gitignore"), "{}", run.stderr);
-    std::fs::set_permissions(env.repo.join(".gitignore"), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     assert_eq!(env.read(".gitignore"), b"*.log\n");
 
     let bare = TestEnv::empty();

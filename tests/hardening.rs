@@ -14,18 +14,13 @@ use common::{Run, TestEnv};
 
 fn env_with(python: &Python) -> TestEnv {
     let mut env = TestEnv::new();
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), python.path.display().to_string()));
+    env.use_python(&python.path);
     env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
     env
 }
 
 fn make_executable(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Runs Python code in the work tree.
-fn python_in(env: &TestEnv, python: &Python, args: &[&str]) -> Run {
-    Run::from(env.command_in(&python.path, &env.repo).args(args).output().unwrap())
 }
 
 /// Every cache under `root` must be loadable: a correct magic number and a marshal body.
@@ -44,7 +39,7 @@ for d, _, files in os.walk(sys.argv[1]):
                 bad.append('%s: %r' % (os.path.join(d, f), e))
 print('\n'.join(bad))
 ";
-    let run = python_in(env, python, &["-c", script, root.to_str().unwrap()]);
+    let run = env.python(python, &["-c", script, root.to_str().unwrap()]);
     assert_eq!(run.stdout.trim(), "", "truncated or broken caches: {}", run.stderr);
 }
 
@@ -87,7 +82,7 @@ fn committed_python_files_are_never_imported_by_workers() {
         "a committed module was imported: {}",
         std::fs::read_to_string(&marker).unwrap_or_default()
     );
-    let run = python_in(&env, python, &["-I", "-v", "-c", "import sys; sys.path.insert(0, '.'); import app"]);
+    let run = env.python(python, &["-I", "-v", "-c", "import sys; sys.path.insert(0, '.'); import app"]);
     assert!(run.stderr.contains(&format!("app.{}.pyc matches", python.tag)), "{}", run.stderr);
 }
 
@@ -259,7 +254,7 @@ fn broken_pyc_headers_are_reported_and_replaced() {
     env.run(&["rebuild"]).expect_code(0);
     assert_all_caches_load(&env, python, &env.repo);
     for (name, _) in &cases {
-        let run = python_in(&env, python, &["-v", "-c", &format!("import {name}")]);
+        let run = env.python(python, &["-v", "-c", &format!("import {name}")]);
         assert!(run.stderr.contains(&format!("{name}.{tag}.pyc matches")), "{name}: {}", run.stderr);
     }
 }
@@ -418,7 +413,7 @@ fn detached_head_checkouts_rebuild_and_guard() {
     env.commit_all("two");
     env.install_hooks();
     env.git(&["checkout", "-q", "--detach", "HEAD~1"]);
-    assert_eq!(python_in(&env, python, &["-c", "import a; print(a.A)"]).stdout, "1\n");
+    assert_eq!(env.python(python, &["-c", "import a; print(a.A)"]).stdout, "1\n");
     env.write("m.pyc", "x");
     env.git(&["add", "-f", "m.pyc"]);
     assert_eq!(env.git_status(&["commit", "-q", "-m", "x"]).code, 1);
@@ -428,7 +423,7 @@ fn detached_head_checkouts_rebuild_and_guard() {
 fn sha256_repositories_work_end_to_end() {
     let python = python::default();
     let mut env = TestEnv::empty();
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), python.path.display().to_string()));
+    env.use_python(&python.path);
     env.git(&["init", "-q", "--object-format=sha256", "-b", "main", "."]);
     env.write(".gitignore", "__pycache__/\n*.py[cod]\n");
     env.write("a.py", "A = 1\n");
@@ -490,7 +485,7 @@ fn a_killed_rebuild_leaves_no_broken_file_and_the_next_run_finishes_it() {
         // The next hook, for an unrelated change, finishes the interrupted work.
         env.git(&["checkout", "-q", &readme]);
         env.run(&["hook", "post-checkout", &changed, &readme, "1"]).expect_code(0);
-        let run = python_in(&env, python, &["-v", "-c", "import pkg.m000, pkg.m149; print(pkg.m149.f149(1))"]);
+        let run = env.python(python, &["-v", "-c", "import pkg.m000, pkg.m149; print(pkg.m149.f149(1))"]);
         assert_eq!(run.stdout, "[150, 150, 150]\n", "round {round}: {}", run.stderr);
         let loaded = run.stderr.matches("pyc matches").count();
         assert!(loaded >= 2, "round {round}: caches were not rebuilt: {}", run.stderr);
@@ -556,8 +551,7 @@ fn a_worker_that_hangs_crashes_or_talks_nonsense_is_reported_and_the_rest_comple
     let python = python::default();
     let mut env = env_with(python);
     let bad = misbehaving_python(&env, python);
-    env.extra_env.retain(|(key, _)| key != "PYCACHE_GUARD_PYTHON");
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), bad.display().to_string()));
+    env.use_python(&bad);
     for name in ["hang", "crash", "garbage"] {
         env.write(format!("{name}.py"), "X = 1\n");
     }
@@ -590,10 +584,7 @@ fn a_read_only_pycache_is_reported_and_does_not_abort() {
     env.write("open/b.py", "B = 1\n");
     env.commit_all("base");
     std::fs::create_dir_all(env.repo.join("locked/__pycache__")).unwrap();
-    env.open_up();
-    std::fs::set_permissions(env.repo.join("locked/__pycache__"), std::fs::Permissions::from_mode(0o555)).unwrap();
-    let run = env.run_unprivileged(&["rebuild", "--all"]);
-    std::fs::set_permissions(env.repo.join("locked/__pycache__"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = env.run_while_locked("locked/__pycache__", 0o555, 0o755, &["rebuild", "--all"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("locked/a.py") && run.stderr.contains("Permission"), "{}", run.stderr);
     assert!(env.repo.join(format!("open/__pycache__/b.{}.pyc", python.tag)).exists());

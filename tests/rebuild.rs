@@ -39,18 +39,13 @@ fn identity(path: &Path) -> (u64, i64, i64) {
 /// `.gitignore` keeps caches out of `git add -A`.
 fn env_with(python: &Python) -> TestEnv {
     let mut env = TestEnv::new();
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), python.path.display().to_string()));
+    env.use_python(&python.path);
     env.write(".gitignore", "__pycache__/\n*.py[cod]\n");
     env
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|item| item.to_string()).collect()
-}
-
-/// Runs `python -c code` in the work tree, as a user would.
-fn python_in(env: &TestEnv, python: &Python, code: &str) -> Run {
-    Run::from(env.command_in(&python.path, &env.repo).args(["-c", code]).output().unwrap())
 }
 
 #[test]
@@ -79,7 +74,7 @@ fn checkout_rebuilds_changed_sources_and_leaves_the_rest_alone() {
     let expected = ["__init__", "same", "changed", "added"].map(|m| format!("pkg/__pycache__/{m}.{tag}.pyc"));
     assert_eq!(pycs(&env.repo), expected.iter().map(String::as_str).map(String::from).collect());
     assert_eq!(identity(&same_cache), before, "an unchanged source's cache was touched");
-    let run = python_in(&env, python, "import pkg.changed, pkg.added; print(pkg.changed.VALUE)");
+    let run = env.python(python, &["-c", "import pkg.changed, pkg.added; print(pkg.changed.VALUE)"]);
     assert_eq!(run.stdout, "feature branch\n", "{}", run.stderr);
 }
 
@@ -130,7 +125,7 @@ fn merge_rebuilds_orig_head_to_head() {
     env.git(&["merge", "-q", "--no-edit", "topic"]);
     assert!(pycs(&env.repo).contains(&format!("__pycache__/c.{}.pyc", python.tag)));
     assert_eq!(identity(&a_cache), before);
-    assert_eq!(python_in(&env, python, "import b; print(b.B)").stdout, "2222\n");
+    assert_eq!(env.python(python, &["-c", "import b; print(b.B)"]).stdout, "2222\n");
 }
 
 #[test]
@@ -170,7 +165,7 @@ fn rebase_and_amend_rebuild_through_post_rewrite() {
     std::fs::remove_file(env.repo.join(".git/hooks/post-checkout")).unwrap();
     env.git(&["rebase", "-q", "main"]);
     let tag = &python.tag;
-    assert_eq!(python_in(&env, python, "import a; print(a.A)").stdout, "2\n");
+    assert_eq!(env.python(python, &["-c", "import a; print(a.A)"]).stdout, "2\n");
     assert!(pycs(&env.repo).contains(&format!("__pycache__/a.{tag}.pyc")));
     let log = std::fs::read_to_string(env.repo.join(".git/pycache-guard/rebuild.log")).unwrap();
     assert!(log.contains("post-rewrite: compiled"), "{log}");
@@ -204,7 +199,7 @@ fn file_checkout_rebuilds_what_its_stale_scan_finds() {
     // `git checkout <rev> -- <file>` runs post-checkout with flag 0.
     env.git(&["checkout", "HEAD~1", "--", "a.py"]);
     assert_eq!(identity(&b_cache), before);
-    let run = python_in(&env, python, "import sys; import a; print(a.A, a.__cached__ is not None)");
+    let run = env.python(python, &["-c", "import sys; import a; print(a.A, a.__cached__ is not None)"]);
     assert_eq!(run.stdout, "one True\n");
     let log = std::fs::read_to_string(env.repo.join(".git/pycache-guard/rebuild.log")).unwrap();
     assert!(log.lines().last().unwrap().contains("post-checkout: compiled 1 file"), "{log}");
@@ -224,7 +219,7 @@ fn deleted_package_no_longer_imports_as_a_namespace_package() {
     env.run(&["rebuild", "--all"]).expect_code(0);
     env.git(&["checkout", "-q", "main"]);
     assert!(!env.repo.join("oldpkg").exists(), "the folder that only held __pycache__ is still there");
-    let run = python_in(&env, python, "import oldpkg");
+    let run = env.python(python, &["-c", "import oldpkg"]);
     assert_ne!(run.code, 0, "oldpkg still imports: {}", run.stdout);
     assert!(run.stderr.contains("No module named 'oldpkg'"), "{}", run.stderr);
 }
@@ -250,7 +245,7 @@ fn legacy_sibling_bytecode_of_a_deleted_module_is_removed_unless_tracked() {
     env.git(&["checkout", "-q", "main"]);
     assert!(!env.repo.join("legacy.pyc").exists(), "shadowing legacy.pyc survived");
     assert!(env.repo.join("tracked_fixture.pyc").exists(), "a tracked file was deleted");
-    assert_ne!(python_in(&env, python, "import legacy").code, 0);
+    assert_ne!(env.python(python, &["-c", "import legacy"]).code, 0);
 }
 
 #[test]
@@ -271,7 +266,7 @@ fn same_second_same_size_swap_no_longer_runs_stale_code() {
         let touch =
             env.command_in("touch", &env.repo).args(["-d", &format!("@{pinned}"), "value.py"]).status().unwrap();
         assert!(touch.success());
-        assert_eq!(python_in(&env, python, "import value; print(value.VALUE)").stdout, "aaa\n");
+        assert_eq!(env.python(python, &["-c", "import value; print(value.VALUE)"]).stdout, "aaa\n");
         let hooks = env.repo.join(".git/hooks");
         let pin = format!("#!/bin/sh\ntouch -d @{pinned} value.py\n");
         std::fs::write(hooks.join("post-checkout"), pin).unwrap();
@@ -281,7 +276,7 @@ fn same_second_same_size_swap_no_longer_runs_stale_code() {
             env.install_hooks(); // chains the pinning hook before ours
         }
         env.git(&["checkout", "-q", "b"]);
-        python_in(&env, python, "import value; print(value.VALUE)").stdout
+        env.python(python, &["-c", "import value; print(value.VALUE)"]).stdout
     };
     assert_eq!(scenario(false), "aaa\n", "the hazard did not reproduce");
     assert_eq!(scenario(true), "bbb\n", "Python still runs the old code");
@@ -446,7 +441,7 @@ fn broken_source_is_one_warning_and_its_stale_cache_goes() {
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(warnings[0].starts_with("warning: broken.py:1:"), "{}", run.stderr);
     assert!(warnings[0].contains(&python.tag), "{}", run.stderr);
-    assert_eq!(python_in(&env, python, "import good; print(good.G)").stdout, "2\n");
+    assert_eq!(env.python(python, &["-c", "import good; print(good.G)"]).stdout, "2\n");
     // Running the rebuild by hand reports the finding with exit 1.
     env.run(&["rebuild", "broken.py"]).expect_code(1);
 }
@@ -454,7 +449,7 @@ fn broken_source_is_one_warning_and_its_stale_cache_goes() {
 #[test]
 fn missing_interpreter_is_one_warning_and_the_checkout_succeeds() {
     let mut env = TestEnv::new();
-    env.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), "python-that-does-not-exist".into()));
+    env.use_python("python-that-does-not-exist");
     env.write("a.py", "A = 1\n");
     env.commit_all("base");
     env.install_hooks();

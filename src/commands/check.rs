@@ -19,7 +19,7 @@ use crate::git::Repo;
 use crate::index::Index;
 use crate::interpreter::Interpreter;
 
-use super::{Context, Refusal};
+use super::Context;
 
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const JSON_VERSION: u32 = 1;
@@ -51,11 +51,7 @@ struct Scope<'a> {
 
 impl Scope<'_> {
     fn within(&self, path: &[u8]) -> bool {
-        self.prefixes.iter().any(|prefix| {
-            prefix.is_empty()
-                || path == prefix.as_slice()
-                || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
-        }) || self.prefixes.is_empty()
+        self.prefixes.is_empty() || self.prefixes.iter().any(|prefix| crate::paths::is_within(path, prefix))
     }
 
     fn wants(&self, id: &str) -> bool {
@@ -73,15 +69,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     if args.no_syntax {
         selected.remove("syntax-error");
     }
-    let mut prefixes = Vec::new();
-    for path in &args.paths {
-        prefixes.push(crate::paths::repo_relative(&workdir, &context.cwd, path).ok_or_else(|| {
-            Refusal::new(
-                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
-                "name files or folders inside the work tree",
-            )
-        })?);
-    }
+    let prefixes = super::repo_paths(context, &workdir, &args.paths)?;
     let _lock = if args.fix { Some(crate::state::Lock::acquire(repo.git_dir())?) } else { None };
     let index = Index::load(&repo.index_location())?;
     let mut scope = Scope {

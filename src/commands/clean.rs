@@ -16,13 +16,7 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
     let workdir = repo.workdir()?.to_path_buf();
     let mut roots = Vec::new();
-    for path in &args.paths {
-        let relative = crate::paths::repo_relative(&workdir, &context.cwd, path).ok_or_else(|| {
-            Refusal::new(
-                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
-                "name folders inside the work tree",
-            )
-        })?;
+    for (path, relative) in args.paths.iter().zip(super::repo_paths(context, &workdir, &args.paths)?) {
         let absolute = crate::paths::in_workdir(&workdir, &relative);
         // A root that is a symbolic link would lead the walk elsewhere.
         if std::fs::symlink_metadata(&absolute).is_ok_and(|meta| meta.file_type().is_symlink()) {

@@ -50,13 +50,7 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
         let head = if paths.is_empty() { None } else { repo.head_blobs(&paths)? };
         guard::judge_index(&entries, head.as_ref(), &allow)
     } else {
-        let mut named = Vec::with_capacity(options.paths.len());
-        for path in &options.paths {
-            let relative = crate::paths::repo_relative(&workdir, &context.cwd, path).with_context(|| {
-                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display())
-            })?;
-            named.push(relative);
-        }
+        let named = super::repo_paths(context, &workdir, &options.paths)?;
         guard::judge_named(&named, &allow)
     };
     if verdict.allowed > 0 {

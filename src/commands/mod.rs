@@ -52,6 +52,23 @@ impl Context {
     }
 }
 
+/// Paths the user named, relative to the repository, or a refusal naming the
+/// first one that leaves the work tree.
+pub fn repo_paths(context: &Context, workdir: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<bstr::BString>> {
+    paths
+        .iter()
+        .map(|path| {
+            crate::paths::repo_relative(workdir, &context.cwd, path).ok_or_else(|| {
+                Refusal::new(
+                    format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
+                    "name files or folders inside the work tree",
+                )
+                .into()
+            })
+        })
+        .collect()
+}
+
 /// Where caches go: the `PYTHONPYCACHEPREFIX` mirror tree when it is set
 /// (relative to the current directory, as Python resolves it), else `__pycache__`.
 pub fn cache_location() -> Result<crate::artifact::CacheLocation> {

@@ -162,6 +162,7 @@ fn guarded(context: &Context, options: &Options, work: impl FnOnce() -> Result<E
 /// What a rebuild will work on, once git and the journal have been asked.
 struct Work {
     config: ProjectConfig,
+    settings: Settings,
     index: Index,
     targets: Targets,
 }
@@ -171,7 +172,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         return Ok(ExitStatus::Success);
     }
     let workdir = repo.workdir()?.to_path_buf();
-    let Some(work) = gather(context, repo, &workdir, what, options)? else { return Ok(ExitStatus::Success) };
+    let Some(mut work) = gather(context, repo, &workdir, what, options)? else { return Ok(ExitStatus::Success) };
     // Recorded before anything else happens, so that a kill from here on is finished by the next run.
     let compile = work.targets.compile.iter().map(|path| path.as_slice());
     let sweep = work.targets.sweep.iter().map(|path| path.as_slice());
@@ -184,8 +185,8 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         return Ok(ExitStatus::Success);
     }
     let _lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
-    let mut settings = settings_for(&workdir, &work.config, options)?;
-    choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut settings);
+    choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut work.settings);
+    let settings = work.settings;
     let plan = rebuild::plan(&work.targets, &settings, &work.index);
     let style = context.path_style(repo)?;
     if options.dry_run {
@@ -228,9 +229,10 @@ fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: 
         }
         Err(error) => return Err(error.into()),
     };
+    let settings = settings_for(workdir, &config, options)?;
     let index = Index::load(&repo.index_location())?;
     let mut targets = match (what, &scope) {
-        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings_for(workdir, &config, options)?),
+        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings),
         _ => path_targets(context, workdir, &index, paths_of(what))?,
     };
     if let Some((compile, sweep)) = pending {
@@ -239,7 +241,7 @@ fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: 
         targets.sweep.extend(sweep.into_iter().filter(|path| path.is_empty() || safe(path)).map(BString::from));
     }
     let empty = targets.compile.is_empty() && targets.sweep.is_empty();
-    Ok((!empty).then_some(Work { config, index, targets }))
+    Ok((!empty).then_some(Work { config, settings, index, targets }))
 }
 
 fn paths_of(what: &What) -> &[PathBuf] {
@@ -251,22 +253,10 @@ fn paths_of(what: &What) -> &[PathBuf] {
 
 /// The tracked sources under the given paths, and their folders to sweep.
 fn path_targets(context: &Context, workdir: &Path, index: &Index, paths: &[PathBuf]) -> Result<Targets> {
-    let mut prefixes = Vec::new();
-    for path in paths {
-        let relative = crate::paths::repo_relative(workdir, &context.cwd, path).ok_or_else(|| {
-            Refusal::new(
-                format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
-                "name files or folders inside the work tree",
-            )
-        })?;
-        prefixes.push(relative);
-    }
-    let under = |source: &[u8], prefix: &[u8]| {
-        prefix.is_empty() || source == prefix || (source.starts_with(prefix) && source.get(prefix.len()) == Some(&b'/'))
-    };
+    let prefixes = super::repo_paths(context, workdir, paths)?;
     let mut targets = Targets::default();
     for source in rebuild::tracked_sources(index) {
-        if prefixes.iter().any(|prefix| under(&source, prefix)) {
+        if prefixes.iter().any(|prefix| crate::paths::is_within(&source, prefix)) {
             let folder = source.rfind_byte(b'/').map(|slash| BString::from(&source[..slash])).unwrap_or_default();
             targets.sweep.insert(folder);
             targets.compile.insert(source);

@@ -9,6 +9,7 @@ pub mod tools;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -179,6 +180,17 @@ impl TestEnv {
         run.stdout.split('\0').filter(|path| !path.is_empty()).map(str::to_string).collect()
     }
 
+    /// Makes every command use this interpreter, as `PYCACHE_GUARD_PYTHON` does for a user.
+    pub fn use_python(&mut self, interpreter: impl AsRef<Path>) {
+        self.extra_env.retain(|(key, _)| key != "PYCACHE_GUARD_PYTHON");
+        self.extra_env.push(("PYCACHE_GUARD_PYTHON".into(), interpreter.as_ref().display().to_string()));
+    }
+
+    /// Runs the interpreter with `args` in the work tree, as a user would.
+    pub fn python(&self, python: &python::Python, args: &[&str]) -> Run {
+        Run::from(self.command_in(&python.path, &self.repo).args(args).output().expect("python runs"))
+    }
+
     /// Installs the binary's hooks through the binary itself.
     pub fn install_hooks(&self) {
         self.run(&["install"]).expect_code(0);
@@ -191,10 +203,6 @@ pub fn running_as_root() -> bool {
 }
 
 impl TestEnv {
-    /// Kept for the tests' readability: permission bits count for
-    /// [`TestEnv::run_unprivileged`] without opening anything up.
-    pub fn open_up(&self) {}
-
     /// Runs the binary so that permission bits count even when the tests run
     /// as root: as root still (the interpreters under root's home stay
     /// reachable), but without the capabilities that override permissions.
@@ -205,5 +213,16 @@ impl TestEnv {
         let mut command = self.command_in("setpriv", &self.repo);
         command.args(["--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]).arg(binary()).args(args);
         Run::from(command.output().expect("setpriv runs"))
+    }
+
+    /// Runs the binary unprivileged while `path` (below the repository) has
+    /// the permission bits `mode`, then gives it back the bits `restore`, so
+    /// that the folder can be cleaned up whatever the test asserts next.
+    pub fn run_while_locked(&self, path: &str, mode: u32, restore: u32, args: &[&str]) -> Run {
+        let path = self.repo.join(path);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let run = self.run_unprivileged(args);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(restore)).unwrap();
+        run
     }
 }
