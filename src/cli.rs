@@ -20,24 +20,27 @@ Environment:
   PYTHONPYCACHEPREFIX    caches live in this mirror tree instead of __pycache__
   NO_COLOR               disables colour; CLICOLOR_FORCE forces it";
 
+/// The heading under which `--help` lists the options every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Keeps Python bytecode out of git, and `__pycache__` honest across checkouts.
 #[derive(Debug, Parser)]
 #[command(name = "pycache-guard", version, about, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     /// Run as if started in <DIR>.
-    #[arg(short = 'C', value_name = "DIR", global = true)]
+    #[arg(short = 'C', value_name = "DIR", global = true, help_heading = GLOBAL)]
     pub directory: Option<PathBuf>,
 
     /// When to colour output on stderr.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// Explain what is being done.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
 
     /// What to do.
@@ -117,6 +120,35 @@ pub enum Command {
     /// anything that is not bytecode. Exits 2 if something could not be read or
     /// removed; the rest is cleaned anyway.
     Clean(CleanArgs),
+
+    /// Print a shell completion script to stdout.
+    ///
+    /// For example `pycache-guard completions bash > ~/.local/share/bash-completion/completions/pycache-guard`,
+    /// or `pycache-guard completions zsh > "${fpath[1]}/_pycache-guard"`.
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) to stdout, made from the same definitions as `--help`.
+    ///
+    /// For example `pycache-guard man > ~/.local/share/man/man1/pycache-guard.1`, or
+    /// `pycache-guard man --dir ~/.local/share/man/man1` for one page per subcommand too.
+    Man(ManArgs),
+}
+
+/// `man` options.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `pycache-guard.1` and one `pycache-guard-<command>.1` per subcommand
+    /// into this existing folder instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `install` options.
@@ -263,8 +295,8 @@ pub struct CheckArgs {
     #[arg(long = "python", value_name = "PY")]
     pub python: Vec<String>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    /// Output format (`--output-format` is the same option, as ruff spells it).
+    #[arg(long, visible_alias = "output-format", value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
     /// Skip the syntax check.

@@ -3,6 +3,7 @@
 
 mod check;
 mod clean;
+mod completions;
 mod forbid;
 pub(crate) mod gitignore;
 mod hook;
@@ -107,6 +108,8 @@ pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
         Command::Rebuild(args) => rebuild::run(context, &args),
         Command::Check(args) => check::run(context, &args),
         Command::Clean(args) => clean::run(context, &args),
+        Command::Completions(args) => completions::completions(context, &args),
+        Command::Man(args) => completions::man(context, &args),
     }
 }
 

@@ -1,0 +1,103 @@
+//! The command-line contract that is not tied to one command: shell
+//! completions, the manual page, the `--help` layout and option spellings.
+
+mod common;
+
+use common::TestEnv;
+
+const SUBCOMMANDS: [&str; 8] =
+    ["install", "uninstall", "forbid", "gitignore", "rebuild", "check", "clean", "completions"];
+
+/// What bash's own completion machinery offers for the words typed so far,
+/// using the script the binary generated.
+fn bash_complete(env: &TestEnv, script: &str, words: &[&str]) -> Vec<String> {
+    let script_path = env.write("completion.bash", script);
+    let line = words.join(" ");
+    let program = format!(
+        "source '{}'\nCOMP_WORDS=({line})\nCOMP_CWORD={}\nCOMP_LINE='{line}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+         _pycache__guard pycache-guard '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script_path.display(),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let run = common::Run::from(
+        std::process::Command::new("bash").args(["--norc", "--noprofile", "-c", &program]).output().expect("bash runs"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn bash_completion_completes_subcommands_and_their_options() {
+    let env = TestEnv::new();
+    let script = env.run(&["completions", "bash"]).expect_code(0).stdout;
+    assert_eq!(bash_complete(&env, &script, &["pycache-guard", "reb"]), ["rebuild"]);
+    let offered = bash_complete(&env, &script, &["pycache-guard", "check", "--for"]);
+    assert_eq!(offered, ["--format"], "check's own option is offered");
+    let offered = bash_complete(&env, &script, &["pycache-guard", "check", "--format", ""]);
+    assert_eq!(offered, ["human", "json", "github"], "the format values are offered");
+}
+
+#[test]
+fn every_shell_gets_a_script_naming_every_subcommand() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = env.run(&["completions", shell]).expect_code(0).stdout;
+        for subcommand in SUBCOMMANDS {
+            assert!(script.contains(subcommand), "the {shell} script lacks `{subcommand}`");
+        }
+    }
+    let run = env.run(&["completions", "tcsh"]).expect_code(2);
+    assert!(run.stderr.contains("invalid value 'tcsh'"), "{}", run.stderr);
+}
+
+#[test]
+fn the_manual_page_is_roff_from_the_same_definitions_as_help() {
+    let env = TestEnv::new();
+    let page = env.run(&["man"]).expect_code(0).stdout;
+    assert!(page.contains(".TH pycache-guard 1"), "not a section-1 man page:\n{page}");
+    for subcommand in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("\npycache\\-guard\\-{subcommand}(1)\n")),
+            "{subcommand} is not listed:\n{page}"
+        );
+    }
+    // The exit status table of `--help` is in the page too.
+    assert!(page.contains("usage error, or the tool could not do its job"), "{page}");
+
+    // With --dir, the pages it lists exist, each for its own command.
+    let dir = env.root().join("man1");
+    std::fs::create_dir(&dir).expect("mkdir");
+    env.run(&["man", "--dir", dir.to_str().expect("utf-8")]).expect_code(0);
+    for subcommand in SUBCOMMANDS {
+        let sub_page = std::fs::read_to_string(dir.join(format!("pycache-guard-{subcommand}.1"))).expect("a page");
+        assert!(sub_page.contains(&format!(".TH pycache-guard-{subcommand} 1")), "{sub_page}");
+    }
+    let run = env.run(&["man", "--dir", "does/not/exist"]).expect_code(2);
+    assert!(run.stderr.contains("cannot write the manual pages into `does/not/exist`"), "{}", run.stderr);
+}
+
+#[test]
+fn help_lists_global_options_apart_from_a_commands_own() {
+    let env = TestEnv::new();
+    let help = env.run(&["check", "--help"]).expect_code(0).stdout;
+    let own = help.find("Options:").expect("an Options heading");
+    let global = help.find("Global options:").expect("a Global options heading");
+    let format = help.find("--format").expect("check's --format");
+    let color = help.find("--color").expect("the global --color");
+    assert!(own < format && format < global && global < color, "{help}");
+}
+
+#[test]
+fn output_format_is_an_alias_of_format() {
+    let env = TestEnv::new();
+    env.write("m.py", "x = 1\n");
+    env.commit_all("m");
+    let spelled = env.run(&["check", "--no-syntax", "--output-format", "json"]);
+    let plain = env.run(&["check", "--no-syntax", "--format", "json"]);
+    assert_eq!(spelled.code, plain.code);
+    let document: serde_json::Value = serde_json::from_str(&spelled.stdout).expect("JSON on stdout");
+    assert!(document.get("version").is_some(), "{}", spelled.stdout);
+    assert_eq!(spelled.stdout, plain.stdout);
+}
