@@ -101,3 +101,47 @@ fn output_format_is_an_alias_of_format() {
     assert!(document.get("version").is_some(), "{}", spelled.stdout);
     assert_eq!(spelled.stdout, plain.stdout);
 }
+
+#[test]
+fn a_path_that_does_not_exist_is_an_error_in_every_command() {
+    let env = TestEnv::new();
+    env.write("m.py", "x = 1\n");
+    env.commit_all("m");
+    for args in [
+        &["check", "nope.py"][..],
+        &["rebuild", "nope.py"],
+        &["clean", "nope"],
+        &["forbid", "nope.pyc"],
+        &["check", "m.py", "nope.py"],
+    ] {
+        let run = env.run(args).expect_code(2);
+        assert!(run.stderr.contains("error: `nope"), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("does not exist"), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("git rm"), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn forbid_still_judges_a_staged_path_deleted_from_the_work_tree() {
+    let env = TestEnv::new();
+    env.write(".gitignore", "");
+    env.write("m.pyc", "bytecode");
+    env.git(&["add", "-f", "m.pyc"]);
+    std::fs::remove_file(env.repo.join("m.pyc")).expect("rm");
+    let run = env.run(&["forbid", "m.pyc"]).expect_code(1);
+    assert!(run.stderr.contains("commit blocked"), "{}", run.stderr);
+}
+
+#[test]
+fn forbid_suggests_gitignore_only_when_a_rule_is_missing() {
+    let env = TestEnv::new();
+    env.write("m.pyc", "bytecode");
+    env.git(&["add", "-f", "m.pyc"]);
+    let run = env.run(&["forbid"]).expect_code(1);
+    assert!(run.stderr.contains("pycache-guard gitignore"), "no rules, so the hint names the fix: {}", run.stderr);
+
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
+    let run = env.run(&["forbid"]).expect_code(1);
+    assert!(run.stderr.contains("git rm -r --cached -- m.pyc"), "{}", run.stderr);
+    assert!(!run.stderr.contains("pycache-guard gitignore"), "every rule is in effect: {}", run.stderr);
+}

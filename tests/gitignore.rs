@@ -358,7 +358,8 @@ fn check_and_dry_run_write_nothing_and_the_diff_applies() {
     assert!(run.stderr.contains("missing ignore rule `*.py[cod]` (`m.pyc` is not ignored)"), "{}", run.stderr);
     assert_eq!(env.read(".gitignore"), before);
 
-    let run = env.run(&["gitignore", "--dry-run"]).expect_code(0);
+    // A preview of a change exits 1, as `ruff format --diff` does.
+    let run = env.run(&["gitignore", "--dry-run"]).expect_code(1);
     assert_eq!(env.read(".gitignore"), before);
     assert!(run.stdout.starts_with("--- a/.gitignore\n+++ b/.gitignore\n@@ "), "{}", run.stdout);
     // The previewed diff is exactly what a real run writes.
@@ -369,6 +370,9 @@ fn check_and_dry_run_write_nothing_and_the_diff_applies() {
     std::fs::write(env.repo.join(".gitignore"), &before).unwrap();
     env.run(&["gitignore"]).expect_code(1);
     assert_eq!(env.read(".gitignore"), previewed);
+    // Nothing left to preview: success.
+    let run = env.run(&["gitignore", "--dry-run"]).expect_code(0);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
 #[test]

@@ -227,6 +227,8 @@ fn fix_works_on_an_unborn_branch() {
 fn named_paths_from_the_pre_commit_framework_are_judged() {
     let env = TestEnv::new();
     env.write("sub/a.pyc", "a");
+    env.write("ok.py", "x = 1\n");
+    env.write("README.md", "read me\n");
     env.run(&["forbid", "sub/a.pyc", "ok.py"]).expect_code(1);
     env.run(&["forbid", "ok.py", "README.md"]).expect_code(0);
     let run = env.run(&["forbid", "../outside.pyc"]).expect_code(2);

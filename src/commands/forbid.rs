@@ -50,7 +50,8 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
         let head = if paths.is_empty() { None } else { repo.head_blobs(&paths)? };
         guard::judge_index(&entries, head.as_ref(), &allow)
     } else {
-        let named = super::repo_paths(context, &workdir, &options.paths)?;
+        let named = super::named_paths(context, &workdir, &options.paths)?;
+        refuse_unknown(&repo, &workdir, &options.paths, &named)?;
         guard::judge_named(&named, &allow)
     };
     if verdict.allowed > 0 {
@@ -73,12 +74,41 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
     } else {
         let arguments: Vec<String> =
             guard::untrack_arguments(&verdict).iter().map(|path| style.argument(&literal_pathspec(path))).collect();
-        context.printer.hint(format!(
-            "unstage them, keeping the files on disk:\n    git rm -r --cached -- {}\n  then keep bytecode out of future commits:\n    pycache-guard gitignore",
-            arguments.join(" ")
-        ));
+        let mut hint =
+            format!("unstage them, keeping the files on disk:\n    git rm -r --cached -- {}", arguments.join(" "));
+        // Only worth saying when a rule really is missing; a blocked commit is
+        // rare, so the survey costs nothing on the common path.
+        if super::gitignore::survey(&repo).is_ok_and(|survey| !survey.missing().is_empty()) {
+            hint.push_str("\n  then keep bytecode out of future commits:\n    pycache-guard gitignore");
+        }
+        context.printer.hint(hint);
     }
     Ok(ExitStatus::Findings)
+}
+
+/// Refuses a named path that is neither in the work tree nor in the index:
+/// judging it would "block" a commit it cannot be part of, with a `git rm`
+/// hint that fails.
+fn refuse_unknown(
+    repo: &Repo,
+    workdir: &std::path::Path,
+    paths: &[std::path::PathBuf],
+    named: &[BString],
+) -> Result<()> {
+    let mut index = None;
+    for (path, repo_path) in paths.iter().zip(named) {
+        if std::fs::symlink_metadata(crate::paths::in_workdir(workdir, repo_path)).is_ok() {
+            continue;
+        }
+        let index = match &index {
+            Some(index) => index,
+            None => index.insert(Index::load(&repo.index_location())?),
+        };
+        if !index.contains(repo_path) && !index.contains_under(repo_path) {
+            return Err(super::missing_path(path));
+        }
+    }
+    Ok(())
 }
 
 fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {

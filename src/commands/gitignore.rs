@@ -133,9 +133,10 @@ pub fn run(context: &Context, args: &GitignoreArgs) -> Result<ExitStatus> {
         context.printer.hint("add them with `pycache-guard gitignore`");
         return Ok(ExitStatus::Findings);
     }
+    // A preview that would change the file exits 1, like `ruff format --diff`,
+    // so that CI can run `--dry-run` and fail on a missing rule.
     match write_rules(context, &repo, &style, &survey, &target, &missing, args.dry_run)? {
-        Written::Conflicts | Written::Changed => Ok(ExitStatus::Findings),
-        Written::Previewed => Ok(ExitStatus::Success),
+        Written::Conflicts | Written::Changed | Written::Previewed => Ok(ExitStatus::Findings),
     }
 }
 

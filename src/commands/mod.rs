@@ -54,20 +54,46 @@ impl Context {
 }
 
 /// Paths the user named, relative to the repository, or a refusal naming the
-/// first one that leaves the work tree.
+/// first one that leaves the work tree or does not exist.
 pub fn repo_paths(context: &Context, workdir: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<bstr::BString>> {
+    let relative = named_paths(context, workdir, paths)?;
+    for (path, repo_path) in paths.iter().zip(&relative) {
+        // A dangling link still names something to act on; only nothing at all is refused.
+        if std::fs::symlink_metadata(crate::paths::in_workdir(workdir, repo_path)).is_err() {
+            return Err(missing_path(path));
+        }
+    }
+    Ok(relative)
+}
+
+/// Paths the user named, relative to the repository, without asking whether
+/// they exist (for `forbid`, where a staged path counts even if deleted on disk).
+pub fn named_paths(context: &Context, workdir: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<bstr::BString>> {
     paths
         .iter()
         .map(|path| {
             crate::paths::repo_relative(workdir, &context.cwd, path).ok_or_else(|| {
                 Refusal::new(
-                    format!("`{}` is outside the repository at `{}`", path.display(), workdir.display()),
+                    format!(
+                        "`{}` is outside the repository at `{}`",
+                        crate::display::quote_path(path.as_os_str().as_encoded_bytes()),
+                        crate::display::quote_path(workdir.as_os_str().as_encoded_bytes())
+                    ),
                     "name files or folders inside the work tree",
                 )
                 .into()
             })
         })
         .collect()
+}
+
+/// The refusal for a named path that does not exist.
+pub fn missing_path(path: &std::path::Path) -> anyhow::Error {
+    Refusal::new(
+        format!("`{}` does not exist", crate::display::quote_path(path.as_os_str().as_encoded_bytes())),
+        "check the spelling; paths are relative to the current directory",
+    )
+    .into()
 }
 
 /// Where caches go: the `PYTHONPYCACHEPREFIX` mirror tree when it is set
