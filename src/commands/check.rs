@@ -85,6 +85,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     };
     if scope.wants("syntax-error") || scope.wants("stale-bytecode") || args.fix {
         let (found, errors) = super::find_interpreters(context, &repo, &config, &args.python, &scope.index);
+        super::refuse_named_interpreters(context, &errors)?;
         for error in errors {
             context.printer.warning(format!("{error}; checking without it"));
         }
