@@ -92,6 +92,25 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
+/// A JSON document made safe to print to a terminal without changing its
+/// data: the characters serde leaves raw inside strings (DEL, C1 controls,
+/// bidirectional overrides) become `\uXXXX` escapes, which every JSON
+/// reader decodes back to the same text.
+pub fn json_terminal_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe(c) && c != '\n' {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Quotes one word for a POSIX shell, using `$'...'` only when the word holds
 /// bytes that cannot be written inside single quotes.
 pub fn shell_quote(bytes: &[u8]) -> String {
@@ -266,6 +285,14 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(terminal_safe(input), expected, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn json_stays_the_same_data_without_raw_controls() {
+        let json = serde_json::to_string(&"a\u{202e}b\u{9b}c\u{7f}\u{1b}").unwrap();
+        let safe = json_terminal_safe(&json);
+        assert!(!safe.contains(['\u{202e}', '\u{9b}', '\u{7f}', '\u{1b}']), "{safe}");
+        assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{202e}b\u{9b}c\u{7f}\u{1b}");
     }
 
     #[test]

@@ -40,7 +40,7 @@ use trust::{Distrust, WorkTree};
 
 /// How long an interpreter may take to answer the query before it is killed.
 /// `PYCACHE_GUARD_QUERY_TIMEOUT` (seconds) overrides it.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where an interpreter was named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -328,3 +328,18 @@ fn a_symlinked_pycache_refusal_escapes_the_folder_name() {
     }
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
 }
+
+#[test]
+fn json_reports_carry_deceptive_names_as_escapes_only() {
+    let python = python::default();
+    let mut env = TestEnv::new();
+    env.use_python(&python.path);
+    let name = "rtl\u{202e}yp.\u{9b}x.py";
+    env.write(name, "def f(:\n");
+    env.commit_all("a deceptive name");
+    let run = env.run(&["check", "--format", "json"]);
+    assert_no_control(&run, "check --format json");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let paths: Vec<&str> = report["findings"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();
+    assert!(paths.contains(&name), "the data must stay exact: {paths:?}");
+}

@@ -465,7 +465,7 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
         },
         stats: stats.then_some(&gathered.stats),
     };
-    context.printer.data(serde_json::to_string_pretty(&report)?);
+    context.printer.data(crate::display::json_terminal_safe(&serde_json::to_string_pretty(&report)?));
     Ok(())
 }
 

@@ -115,11 +115,15 @@ pub fn refuse_named_interpreters(context: &Context, errors: &[crate::interpreter
     for error in others {
         context.printer.error(error);
     }
-    Err(Refusal::new(
-        last.to_string(),
-        "name an interpreter that is installed with `--python`, `PYCACHE_GUARD_PYTHON` or `pycache-guard.python` in git config",
-    )
-    .into())
+    let hint = match last.origin {
+        crate::interpreter::Origin::PythonVersionFile if crate::interpreter::managed::is_version_name(&last.name) => {
+            let name = crate::display::shell_quote(last.name.as_bytes());
+            format!("install it (`pyenv install {name}` or `uv python install {name}`), or choose one with `--python`")
+        }
+        _ => "install it, or name another with `--python`, `PYCACHE_GUARD_PYTHON` or git config `pycache-guard.python`"
+            .to_string(),
+    };
+    Err(Refusal::new(last.to_string(), hint).into())
 }
 
 /// Runs one subcommand.
