@@ -323,6 +323,14 @@ fn search_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| is_executable_file(candidate))
 }
 
+/// `PATH` without relative or empty entries and without entries inside the work tree.
+fn safe_path(workdir: &Path) -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let kept: Vec<PathBuf> =
+        std::env::split_paths(&path).filter(|dir| dir.is_absolute() && !dir.starts_with(workdir)).collect();
+    std::env::join_paths(kept).unwrap_or_default()
+}
+
 fn is_executable_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.mode() & 0o111 != 0)
 }
@@ -391,7 +399,10 @@ fn query_command(path: &Path, workdir: &Path) -> Result<Command, Problem> {
         if let Some(file) = managed::unsafe_version_file(workdir) {
             return Err(Problem::UnsafeVersionFile { file });
         }
-        command.current_dir(workdir).env("PWD", workdir);
+        // The shim and the version manager behind it look programs up on
+        // `PATH` (`#!/usr/bin/env bash`, then `cat`, `head`...): in the work
+        // tree a relative entry, or one inside it, would find committed ones.
+        command.current_dir(workdir).env("PWD", workdir).env("PATH", safe_path(workdir));
     } else {
         command.current_dir("/").env("PWD", "/");
     }

@@ -343,3 +343,26 @@ fn json_reports_carry_deceptive_names_as_escapes_only() {
     let paths: Vec<&str> = report["findings"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();
     assert!(paths.contains(&name), "the data must stay exact: {paths:?}");
 }
+
+#[test]
+fn a_shim_asked_in_the_work_tree_never_finds_committed_programs_on_path() {
+    let env = TestEnv::new();
+    let marker = env.root().join("env-found-it");
+    // A shim like pyenv's, which finds `bash` through `PATH`.
+    let shims = env.root().join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let real = python::default();
+    std::fs::write(shims.join("python3"), format!("#!/usr/bin/env fake-bash\nexec {} \"$@\"\n", real.path.display()))
+        .unwrap();
+    make_executable(&shims.join("python3"));
+    let evil = format!("#!/bin/sh\ntouch '{}'\nshift\nexec /bin/sh \"$@\"\n", marker.display());
+    env.write("fake-bash", &evil);
+    make_executable(&env.repo.join("fake-bash"));
+    env.write("app.py", "A = 1\n");
+    env.commit_all("a committed fake-bash");
+    let mut command = env.command_in(common::binary(), &env.repo);
+    command.env("PATH", format!(".:{}:{}", shims.display(), std::env::var("PATH").unwrap()));
+    let run = Run::from(command.args(["rebuild", "--all"]).output().unwrap());
+    assert!(!marker.exists(), "the shim found the repository's program through `PATH`: {}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
