@@ -172,3 +172,16 @@ fn a_version_manager_shim_is_asked_from_the_work_tree() {
     let run = env.run(&["rebuild", "--all", "--python", shims.to_str().unwrap()]).expect_code(2);
     assert!(the_error_line(&run).contains("names something other than a version"), "{}", run.stderr);
 }
+
+#[test]
+fn an_untracked_local_venv_is_used_through_its_base_interpreter() {
+    let Some(other) = python::other_than_default() else { return };
+    let env = with_sources();
+    let run = Run::from(
+        env.command_in(&other.path, &env.repo).args(["-m", "venv", "--without-pip", ".venv"]).output().unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = env.run(&["-v", "rebuild", "--all"]).expect_code(0);
+    assert!(run.stderr.contains("from the virtual environment in the work tree"), "{}", run.stderr);
+    assert!(cache(&env, &other.tag).exists(), "{}", run.stderr);
+}
