@@ -1,7 +1,9 @@
 //! Project configuration: `[tool.pycache-guard]` in the root `pyproject.toml`.
 //!
 //! The file is read from the work tree, once per run. Unknown keys are refused
-//! so that a typo in `allow` does not silently let bytecode through.
+//! so that a typo in `allow` does not silently let bytecode through. The
+//! file is committed: every value and key that an error quotes is escaped
+//! when the error is made, so no message can carry it raw to a terminal.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -84,7 +86,10 @@ impl ProjectConfig {
 
     /// Parses the content of a `pyproject.toml`.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<ProjectConfig, ConfigError> {
-        let parse_error = |message: String| ConfigError::Parse { path: path.to_path_buf(), message };
+        let parse_error = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: crate::display::sanitize_text(&message),
+        };
         let text = std::str::from_utf8(bytes).map_err(|error| parse_error(format!("not UTF-8: {error}")))?;
         // Only our table must be valid; the rest of the file belongs to other tools,
         // but TOML has to parse as a whole for us to find the table at all.
@@ -113,7 +118,7 @@ impl AllowList {
                 let pattern = glob.trim_start_matches("./").trim_start_matches('/');
                 let compiled =
                     GlobBuilder::new(pattern).literal_separator(true).build().map_err(|error| ConfigError::Glob {
-                        glob: glob.clone(),
+                        glob: crate::display::sanitize_text(glob),
                         origin: origin.to_string(),
                         message: error.kind().to_string(),
                     })?;
@@ -169,6 +174,8 @@ mod tests {
     fn refuses_unknown_keys_and_bad_toml() {
         let error = parse("[tool.pycache-guard]\nalow = []\n").unwrap_err().to_string();
         assert!(error.contains("alow"), "{error}");
+        let error = parse("[tool.pycache-guard]\n\"a\\u001b]0;x\\u0007\\u202e\" = 1\n").unwrap_err().to_string();
+        assert!(!error.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{error:?}");
         assert!(parse("[tool.pycache-guard\n").is_err());
     }
 

@@ -74,6 +74,43 @@ pub fn sanitize_text(text: &str) -> String {
     escape_bytes(text.as_bytes(), false).0
 }
 
+/// A whole message made safe for a terminal, keeping its line breaks.
+///
+/// The printer passes every diagnostic through this, so a repository string
+/// that a message forgot to escape still cannot move the cursor, retitle the
+/// window, ring the bell or reorder text. Line breaks stay because messages
+/// are built with them; repository strings escape their own with
+/// [`sanitize_text`] or [`quote_path`], so they cannot forge a line.
+pub fn terminal_safe(text: &str) -> String {
+    if !text.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c != '\n' && is_unsafe(c) { push_escaped(&mut out, c) } else { out.push(c) }
+    }
+    out
+}
+
+/// A JSON document made safe to print to a terminal without changing its
+/// data: the characters serde leaves raw inside strings (DEL, C1 controls,
+/// bidirectional overrides) become `\uXXXX` escapes, which every JSON
+/// reader decodes back to the same text.
+pub fn json_terminal_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe(c) && c != '\n' {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Quotes one word for a POSIX shell, using `$'...'` only when the word holds
 /// bytes that cannot be written inside single quotes.
 pub fn shell_quote(bytes: &[u8]) -> String {
@@ -235,6 +272,27 @@ mod tests {
         for (target, base, expected) in cases {
             assert_eq!(relative_path(Path::new(target), Path::new(base)), Path::new(expected));
         }
+    }
+
+    #[test]
+    fn terminal_safe_keeps_line_breaks_and_escapes_the_rest() {
+        let cases = [
+            ("plain\nsecond line", "plain\nsecond line"),
+            ("esc\u{1b}[2J osc\u{1b}]0;t\u{7} bidi\u{202e}x", "esc\\x1b[2J osc\\x1b]0;t\\x07 bidi\\u{202e}x"),
+            ("cr\rtab\t", "cr\\rtab\\t"),
+            ("c1 \u{9b}31m", "c1 \\x9b31m"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(terminal_safe(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn json_stays_the_same_data_without_raw_controls() {
+        let json = serde_json::to_string(&"a\u{202e}b\u{9b}c\u{7f}\u{1b}").unwrap();
+        let safe = json_terminal_safe(&json);
+        assert!(!safe.contains(['\u{202e}', '\u{9b}', '\u{7f}', '\u{1b}']), "{safe}");
+        assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{202e}b\u{9b}c\u{7f}\u{1b}");
     }
 
     #[test]

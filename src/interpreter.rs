@@ -4,29 +4,41 @@
 //! `PYCACHE_GUARD_PYTHON` (comma-separated), git config `pycache-guard.python`
 //! (multi-valued), `[tool.pycache-guard] python` in `pyproject.toml` (bare
 //! names only), an active `VIRTUAL_ENV`, an untracked `.venv` or `venv` in the
-//! work tree, and finally `python3`.
+//! work tree, the version pinned in `.python-version` (see [`managed`]), and
+//! finally `python3`. Only that last, automatic choice may be missing without
+//! an error.
 //!
 //! A cloned repository must not choose the program our hooks run: names from
-//! committed configuration resolve only through `PATH`, relative `PATH`
-//! entries are skipped, and nothing the repository tracks is ever executed.
+//! committed configuration are names, never paths; relative `PATH` entries
+//! are skipped; and every path is vetted before it runs ([`trust`]): nothing
+//! the repository tracks, nothing reached through a symbolic link in the work
+//! tree, and no start-up file CPython would read from the work tree.
 //!
-//! Each interpreter is asked once (`-I -S`, about 8 ms) for its real
-//! executable, version, cache tag and magic number. The answer is kept in the
-//! repository folder, keyed by path, size and mtime, so that later hooks start
-//! no Python unless they compile. A version manager's shim (a script) is
-//! resolved to the real executable once, and the key then also covers the
-//! version manager's own selection (`PYENV_VERSION`, pyenv's `version` file,
-//! `.python-version`).
+//! Each interpreter is asked once (`-I -S`, about 8 ms, with a time limit)
+//! for its real executable, version, cache tag and magic number. The answer
+//! is kept in the repository folder, keyed by path, size and mtime, so that
+//! later hooks start no Python unless they compile. A version manager's shim
+//! (a script) is asked from the work tree, as the user's shell would run it
+//! there, so that it picks the version the project selects; the key then
+//! also covers the version manager's own selection (`PYENV_VERSION`, pyenv's
+//! `version` file, `.python-version`, `.tool-versions`).
+
+pub mod managed;
+mod query;
+pub mod trust;
+
+pub use query::query;
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::index::Index;
+use trust::{Distrust, WorkTree};
 
 /// Where an interpreter was named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +55,8 @@ pub enum Origin {
     VirtualEnv,
     /// An untracked `.venv` or `venv` in the work tree.
     LocalVenv,
+    /// The version in `.python-version`.
+    PythonVersionFile,
     /// The default, `python3`.
     Default,
 }
@@ -57,8 +71,14 @@ impl Origin {
             Origin::Pyproject => "`[tool.pycache-guard] python` in `pyproject.toml`",
             Origin::VirtualEnv => "`VIRTUAL_ENV`",
             Origin::LocalVenv => "the virtual environment in the work tree",
+            Origin::PythonVersionFile => "`.python-version`",
             Origin::Default => "the default",
         }
+    }
+
+    /// True when the repository's committed files chose it.
+    fn is_committed(self) -> bool {
+        matches!(self, Origin::Pyproject | Origin::PythonVersionFile)
     }
 }
 
@@ -103,47 +123,106 @@ pub struct Interpreter {
     pub info: Info,
 }
 
-/// Why an interpreter cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum InterpreterError {
-    /// Not found.
-    #[error("`{name}` (from {}) was not found{}", .origin.describe(), if name.contains('/') { "" } else { " on `PATH`" })]
-    NotFound {
-        /// As named.
-        name: String,
-        /// Where.
-        origin: Origin,
+/// Why an interpreter cannot be used, in one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// Not on `PATH`, or no such executable file.
+    NotFound,
+    /// Committed configuration named a path, which could point into the repository.
+    PathFromProject,
+    /// `.python-version` holds something that is not a version name.
+    NotAVersion,
+    /// A pinned version is installed nowhere we looked.
+    NotInstalled {
+        /// Where we looked.
+        looked: String,
     },
-    /// `pyproject.toml` named a path, which could point into the repository.
-    #[error(
-        "`{name}` in `pyproject.toml` is a path; only bare names, found on `PATH`, are accepted from committed configuration"
-    )]
-    PathFromProject {
-        /// As named.
-        name: String,
-    },
-    /// The repository tracks the file: running it would run the repository's code.
-    #[error("refusing to run `{}`: the repository tracks it, and pycache-guard never executes tracked files", .path.display())]
-    Tracked {
-        /// The file.
+    /// Running it could run the repository's code.
+    Distrusted {
+        /// The file that would run.
         path: PathBuf,
+        /// Why not.
+        why: Distrust,
     },
-    /// Python 2, or an implementation without bytecode caches.
-    #[error("`{}` cannot write `__pycache__` bytecode ({reason})", .path.display())]
-    Unsupported {
+    /// A version manager's shim would read this repository file and could be sent to a path.
+    UnsafeVersionFile {
         /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
+        file: PathBuf,
     },
+    /// Python 2.
+    Python2 {
+        /// `2.7`.
+        version: String,
+    },
+    /// An implementation without `__pycache__` (no cache tag).
+    NoCacheTag,
     /// It did not answer as a Python should.
-    #[error("`{}` did not answer: {message}", .path.display())]
-    QueryFailed {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
+    Failed {
+        /// What went wrong, already escaped.
         message: String,
     },
+    /// It did not answer in time and was killed.
+    TimedOut {
+        /// The limit.
+        limit: Duration,
+    },
+    /// A pinned version found on `PATH` is another release.
+    WrongVersion {
+        /// What was found.
+        found: String,
+        /// Its version.
+        version: String,
+    },
+}
+
+/// An interpreter that cannot be used: which one, named where, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{}` (from {}) {}", crate::display::sanitize_text(name), origin.describe(), describe(problem, name))]
+pub struct InterpreterError {
+    /// As named.
+    pub name: String,
+    /// Where.
+    pub origin: Origin,
+    /// Why it cannot be used.
+    pub problem: Problem,
+}
+
+impl InterpreterError {
+    /// True for the automatic choice, `python3`, being absent: only that is a
+    /// warning; an interpreter someone named and that cannot be used is an error.
+    pub fn is_fallback(&self) -> bool {
+        self.origin == Origin::Default && self.problem == Problem::NotFound
+    }
+}
+
+fn describe(problem: &Problem, name: &str) -> String {
+    let show = |path: &Path| crate::display::quote_path(path.as_os_str().as_bytes());
+    match problem {
+        Problem::NotFound if name.contains('/') => "does not exist or is not executable".into(),
+        Problem::NotFound => "was not found on `PATH`".into(),
+        Problem::PathFromProject => {
+            "is a path; only bare names, found on `PATH`, are accepted from committed configuration".into()
+        }
+        Problem::NotAVersion => {
+            "is not a version name; only names such as `3.12` or `3.12.1` are accepted there, never a path".into()
+        }
+        Problem::NotInstalled { looked } => format!("is not installed (looked in {looked} and on `PATH`)"),
+        Problem::Distrusted { path, why } => format!(
+            "would run `{}`, and pycache-guard never runs what a repository tracks or links to: {why}",
+            show(path)
+        ),
+        Problem::UnsafeVersionFile { file } => format!(
+            "is a version manager's shim, and `{}` in the work tree names something other than a version, which it could run",
+            show(file)
+        ),
+        Problem::Python2 { version } => format!("is Python {version}; pycache-guard needs Python 3"),
+        Problem::NoCacheTag => "writes no `__pycache__` bytecode (it has no cache tag)".into(),
+        Problem::Failed { message } => format!("did not answer: {message}"),
+        Problem::TimedOut { limit } => format!("did not answer within {} s and was stopped", limit.as_secs()),
+        Problem::WrongVersion { found, version } => {
+            format!("is not installed: `{}` is {}", show(Path::new(found)), crate::display::sanitize_text(version))
+        }
+    }
 }
 
 /// Lists the requested interpreters from the first source that names any.
@@ -181,41 +260,55 @@ pub fn requests(
     }
     for venv in [".venv", "venv"] {
         let dir = workdir.join(venv);
-        // Only a virtual environment the repository does not track: a committed one is the repository's code.
-        if dir.join("pyvenv.cfg").is_file() && !index.contains_under(venv.as_bytes()) {
+        // Only a real folder the repository does not track: a committed one, a
+        // committed link or a submodule in its place is the repository's code.
+        let is_folder = std::fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir());
+        if is_folder
+            && dir.join("pyvenv.cfg").is_file()
+            && !index.contains(venv.as_bytes())
+            && !index.contains_under(venv.as_bytes())
+        {
             return vec![Request {
                 name: dir.join("bin/python").to_string_lossy().into_owned(),
                 origin: Origin::LocalVenv,
             }];
         }
     }
+    if let Some(version) = managed::pinned(workdir) {
+        return vec![Request { name: version, origin: Origin::PythonVersionFile }];
+    }
     vec![Request { name: "python3".into(), origin: Origin::Default }]
 }
 
-/// Finds the file a request names.
-pub fn resolve(request: &Request, cwd: &Path, workdir: &Path, index: &Index) -> Result<PathBuf, InterpreterError> {
-    let not_found = || InterpreterError::NotFound { name: request.name.clone(), origin: request.origin };
+/// Finds the file a request names and vets it; returns the path to execute.
+pub fn resolve(request: &Request, cwd: &Path, tree: WorkTree<'_>) -> Result<PathBuf, InterpreterError> {
+    let fail = |problem| InterpreterError { name: request.name.clone(), origin: request.origin, problem };
     let bare = !request.name.contains('/');
-    if request.origin == Origin::Pyproject && !bare {
-        return Err(InterpreterError::PathFromProject { name: request.name.clone() });
+    if request.origin.is_committed() && !bare {
+        return Err(fail(if request.origin == Origin::Pyproject {
+            Problem::PathFromProject
+        } else {
+            Problem::NotAVersion
+        }));
     }
-    let path = if bare {
-        search_path(&request.name).ok_or_else(not_found)?
+    let path = if request.origin == Origin::PythonVersionFile {
+        if !managed::is_version_name(&request.name) {
+            return Err(fail(Problem::NotAVersion));
+        }
+        managed::find(&request.name).or_else(|looked| {
+            managed::path_name(&request.name)
+                .and_then(|name| search_path(&name))
+                .ok_or_else(|| fail(Problem::NotInstalled { looked }))
+        })?
+    } else if bare {
+        search_path(&request.name).ok_or_else(|| fail(Problem::NotFound))?
     } else {
         crate::paths::normalize(&cwd.join(&request.name))
     };
     if !is_executable_file(&path) {
-        return Err(not_found());
+        return Err(fail(Problem::NotFound));
     }
-    let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-    for candidate in [&path, &canonical] {
-        if let Ok(relative) = candidate.strip_prefix(workdir)
-            && index.contains(relative.as_os_str().as_bytes())
-        {
-            return Err(InterpreterError::Tracked { path: candidate.clone() });
-        }
-    }
-    Ok(path)
+    trust::vet(&path, tree).map_err(|why| fail(Problem::Distrusted { path: path.clone(), why }))
 }
 
 /// `PATH` lookup that skips relative entries: they would resolve against the
@@ -228,51 +321,8 @@ fn search_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| is_executable_file(candidate))
 }
 
-fn is_executable_file(path: &Path) -> bool {
+pub(crate) fn is_executable_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.mode() & 0o111 != 0)
-}
-
-/// Printed by every Python from 2.7 on; the answer is one value per line.
-const QUERY: &str = "import sys
-if sys.version_info[0] < 3:
-    sys.stdout.write('python2\\n%s\\n' % sys.executable)
-else:
-    import importlib.util
-    magic = importlib.util.MAGIC_NUMBER
-    sys.stdout.write('\\n'.join(['python3', sys.executable, '%d.%d.%d' % sys.version_info[:3],
-        sys.implementation.cache_tag or '', str(magic[0] | magic[1] << 8), '']))
-";
-
-/// Asks an interpreter about itself (isolated, without `site`).
-pub fn query(path: &Path) -> Result<Info, InterpreterError> {
-    let failed = |message: String| InterpreterError::QueryFailed { path: path.to_path_buf(), message };
-    let output = Command::new(path)
-        .args(["-I", "-S", "-c", QUERY])
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| failed(error.to_string()))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<&str> = text.lines().collect();
-    match lines.first() {
-        Some(&"python2") => {
-            return Err(InterpreterError::Unsupported {
-                path: path.to_path_buf(),
-                reason: "Python 2 writes bytecode beside the sources; pycache-guard works with Python 3".into(),
-            });
-        }
-        Some(&"python3") if lines.len() >= 5 => {}
-        _ => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(failed(crate::display::sanitize_text(stderr.lines().last().unwrap_or("no answer"))));
-        }
-    }
-    let cache_tag = lines[3].to_string();
-    if cache_tag.is_empty() {
-        return Err(InterpreterError::Unsupported { path: path.to_path_buf(), reason: "it has no cache tag".into() });
-    }
-    let magic = lines[4].parse().map_err(|_| failed(format!("unexpected magic number {:?}", lines[4])))?;
-    Ok(Info { executable: PathBuf::from(lines[1]), version: lines[2].to_string(), cache_tag, magic })
 }
 
 /// One cached answer.
@@ -325,10 +375,9 @@ impl Cache {
     }
 
     /// The interpreter's answer, from the cache or by asking it.
-    pub fn info(&mut self, path: &Path, workdir: &Path) -> Result<Info, InterpreterError> {
+    pub fn info(&mut self, path: &Path, workdir: &Path) -> Result<Info, Problem> {
         let key = path.to_string_lossy().into_owned();
-        let meta = std::fs::metadata(path)
-            .map_err(|error| InterpreterError::QueryFailed { path: path.to_path_buf(), message: error.to_string() })?;
+        let meta = std::fs::metadata(path).map_err(|error| Problem::Failed { message: error.to_string() })?;
         let fingerprint = fingerprint(path, workdir);
         let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
         if let Some(entry) = self.interpreters.get(&key)
@@ -339,7 +388,7 @@ impl Cache {
         {
             return Ok(entry.info.clone());
         }
-        let info = query(path)?;
+        let info = query(path, workdir)?;
         self.interpreters.insert(key, CacheEntry { size: meta.size(), mtime_ns, fingerprint, info: info.clone() });
         self.dirty = true;
         Ok(info)
@@ -348,31 +397,32 @@ impl Cache {
 
 /// For a script (a version manager's shim), what decides which Python it runs.
 fn fingerprint(path: &Path, workdir: &Path) -> String {
-    let mut head = [0u8; 2];
-    let is_script =
-        std::fs::File::open(path).and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head)).is_ok()
-            && &head == b"#!";
-    if !is_script {
+    if !trust::is_script(path) {
         return String::new();
     }
     let mtime = |path: &Path| {
         std::fs::metadata(path).map(|meta| format!("{}.{}", meta.mtime(), meta.mtime_nsec())).unwrap_or_default()
     };
-    let pyenv_root = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
-        .unwrap_or_default();
-    let local_version = workdir.ancestors().map(|dir| dir.join(".python-version")).find(|file| file.is_file());
+    let pyenv_root = managed::pyenv_root().unwrap_or_default();
+    let local = |name: &str| {
+        workdir
+            .ancestors()
+            .map(|dir| dir.join(name))
+            .find(|file| file.is_file())
+            .map(|file| format!("{}@{}", file.display(), mtime(&file)))
+            .unwrap_or_default()
+    };
     format!(
-        "PYENV_VERSION={:?};global={};local={}",
+        "PYENV_VERSION={:?};global={};local={};tools={}",
         std::env::var_os("PYENV_VERSION").unwrap_or_default(),
         mtime(&pyenv_root.join("version")),
-        local_version.map(|file| format!("{}@{}", file.display(), mtime(&file))).unwrap_or_default()
+        local(".python-version"),
+        local(".tool-versions"),
     )
 }
 
-/// Resolves and queries every request. Failures come back one by one so the
-/// caller can warn and go on with the interpreters that work.
+/// Resolves, vets and queries every request. Failures come back one by one
+/// so the caller can decide: an error for a named interpreter, a warning in hooks.
 pub fn discover(
     requests: &[Request],
     cwd: &Path,
@@ -380,10 +430,16 @@ pub fn discover(
     index: &Index,
     cache: &mut Cache,
 ) -> (Vec<Interpreter>, Vec<InterpreterError>) {
+    let tree = WorkTree { root: workdir, index };
     let mut found: Vec<Interpreter> = Vec::new();
     let mut errors = Vec::new();
     for request in requests {
-        let outcome = resolve(request, cwd, workdir, index).and_then(|path| Ok((cache.info(&path, workdir)?, path)));
+        let outcome = resolve(request, cwd, tree).and_then(|path| {
+            let fail = |problem| InterpreterError { name: request.name.clone(), origin: request.origin, problem };
+            let info = cache.info(&path, workdir).map_err(fail)?;
+            check_answer(request, &info, tree).map_err(fail)?;
+            Ok((info, path))
+        });
         match outcome {
             // Two names for one interpreter (a shim and its target) compile once.
             Ok((info, _)) if found.iter().any(|other| other.info.executable == info.executable) => {}
@@ -392,4 +448,24 @@ pub fn discover(
         }
     }
     (found, errors)
+}
+
+/// What the workers will run is the executable the interpreter reported (a
+/// shim's real target, possibly from the cache): it is vetted like any named
+/// path. A pinned version must be the version found.
+fn check_answer(request: &Request, info: &Info, tree: WorkTree<'_>) -> Result<(), Problem> {
+    let executable = &info.executable;
+    let vetted = trust::vet(executable, tree).map_err(|why| Problem::Distrusted { path: executable.clone(), why })?;
+    if &vetted != executable {
+        // A link in the work tree leads to it; workers must not start through that link.
+        let why = Distrust::LinkInWorkTree(executable.clone());
+        return Err(Problem::Distrusted { path: executable.clone(), why });
+    }
+    if request.origin == Origin::PythonVersionFile
+        && let Some(wanted) = managed::wanted_version(&request.name)
+        && !managed::matches(&info.version, wanted)
+    {
+        return Err(Problem::WrongVersion { found: executable.display().to_string(), version: info.version.clone() });
+    }
+    Ok(())
 }

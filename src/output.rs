@@ -4,6 +4,10 @@
 //! without it. Diagnostics use lowercase `error:`, `warning:` and `hint:`
 //! prefixes; a hint follows a blank line. Data for scripts goes to stdout
 //! through [`Printer::data`] and is never coloured.
+//!
+//! Every diagnostic passes through [`crate::display::terminal_safe`] on its
+//! way out, so text from a repository that a message forgot to escape still
+//! cannot reach the terminal as a control sequence.
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
@@ -71,47 +75,50 @@ impl Printer {
         self.verbosity
     }
 
-    fn emit(&self, line: impl Display) {
+    /// Writes one diagnostic. The message is made terminal-safe here, before
+    /// the coloured prefix is added, so no message can carry a raw escape.
+    fn emit(&self, prefix: &str, message: impl Display) {
+        let message = crate::display::terminal_safe(&message.to_string());
         let mut stderr = std::io::stderr().lock();
         // A closed stderr must not turn into a panic inside a git hook.
-        let _ = writeln!(stderr, "{line}");
+        let _ = writeln!(stderr, "{prefix}{message}");
     }
 
     /// `error: ...`, shown even with `-q`.
     pub fn error(&self, message: impl Display) {
-        self.emit(format!("{} {message}", "error:".red().bold()));
+        self.emit(&format!("{} ", "error:".red().bold()), message);
     }
 
     /// `warning: ...`.
     pub fn warning(&self, message: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            self.emit(format!("{} {message}", "warning:".yellow().bold()));
+            self.emit(&format!("{} ", "warning:".yellow().bold()), message);
         }
     }
 
     /// A blank line, then `hint: ...`.
     pub fn hint(&self, message: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            self.emit(format!("\n{} {message}", "hint:".cyan().bold()));
+            self.emit(&format!("\n{} ", "hint:".cyan().bold()), message);
         }
     }
 
     /// A plain line on stderr at the normal level.
     pub fn info(&self, message: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            self.emit(message);
+            self.emit("", message);
         }
     }
 
     /// A plain line on stderr that belongs to an error already printed, shown even with `-q`.
     pub fn detail(&self, message: impl Display) {
-        self.emit(message);
+        self.emit("", message);
     }
 
     /// A line on stderr with `-v` only.
     pub fn verbose(&self, message: impl Display) {
         if self.verbosity >= Verbosity::Verbose {
-            self.emit(message);
+            self.emit("", message);
         }
     }
 

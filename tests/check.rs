@@ -224,8 +224,14 @@ fn encodings_are_judged_as_cpython_judges_them() {
 
 #[test]
 fn without_an_interpreter_the_verdict_is_marked_unconfirmed() {
+    // No interpreter configured and no `python3` on `PATH` (only git): the
+    // automatic choice is missing, which is a warning (a named one is exit 2).
     let mut env = TestEnv::new();
-    env.use_python("no-such-python");
+    let only_git = env.root().join("only-git");
+    std::fs::create_dir_all(&only_git).unwrap();
+    let git = std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap();
+    std::os::unix::fs::symlink(String::from_utf8(git.stdout).unwrap().trim(), only_git.join("git")).unwrap();
+    env.extra_env.push(("PATH".into(), only_git.display().to_string()));
     env.write("broken.py", "def f(:\n");
     env.commit_all("broken");
     let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]).expect_code(1);
@@ -235,7 +241,7 @@ fn without_an_interpreter_the_verdict_is_marked_unconfirmed() {
         "{}",
         run.stdout
     );
-    assert!(run.stderr.contains("`no-such-python`"), "{}", run.stderr);
+    assert!(run.stderr.contains("`python3` (from the default) was not found"), "{}", run.stderr);
 }
 
 #[test]

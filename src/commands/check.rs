@@ -85,6 +85,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     };
     if scope.wants("syntax-error") || scope.wants("stale-bytecode") || args.fix {
         let (found, errors) = super::find_interpreters(context, &repo, &config, &args.python, &scope.index);
+        super::refuse_named_interpreters(context, &errors)?;
         for error in errors {
             context.printer.warning(format!("{error}; checking without it"));
         }
@@ -464,7 +465,7 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
         },
         stats: stats.then_some(&gathered.stats),
     };
-    context.printer.data(serde_json::to_string_pretty(&report)?);
+    context.printer.data(crate::display::json_terminal_safe(&serde_json::to_string_pretty(&report)?));
     Ok(())
 }
 

@@ -120,7 +120,37 @@ pub fn find_interpreters(
     let mut cache = crate::interpreter::Cache::load(repo.git_dir());
     let found = crate::interpreter::discover(&requests, &context.cwd, workdir, index, &mut cache);
     cache.save(repo.git_dir());
+    for interpreter in &found.0 {
+        context.printer.verbose(format!(
+            "using `{}` (Python {}, {}) for `{}` from {}",
+            crate::display::quote_path(interpreter.info.executable.as_os_str().as_encoded_bytes()),
+            crate::display::sanitize_text(&interpreter.info.version),
+            crate::display::sanitize_text(&interpreter.info.cache_tag),
+            crate::display::sanitize_text(&interpreter.request.name),
+            interpreter.request.origin.describe()
+        ));
+    }
     found
+}
+
+/// Fails (exit 2) when an interpreter someone named cannot be used, so that
+/// a typo in CI fails; only the automatic fallback may be missing. Every
+/// such interpreter is reported, one line each.
+pub fn refuse_named_interpreters(context: &Context, errors: &[crate::interpreter::InterpreterError]) -> Result<()> {
+    let named: Vec<_> = errors.iter().filter(|error| !error.is_fallback()).collect();
+    let Some((last, others)) = named.split_last() else { return Ok(()) };
+    for error in others {
+        context.printer.error(error);
+    }
+    let hint = match last.origin {
+        crate::interpreter::Origin::PythonVersionFile if crate::interpreter::managed::is_version_name(&last.name) => {
+            let name = crate::display::shell_quote(last.name.as_bytes());
+            format!("install it (`pyenv install {name}` or `uv python install {name}`), or choose one with `--python`")
+        }
+        _ => "install it, or name another with `--python`, `PYCACHE_GUARD_PYTHON` or git config `pycache-guard.python`"
+            .to_string(),
+    };
+    Err(Refusal::new(last.to_string(), hint).into())
 }
 
 /// Runs one subcommand.

@@ -185,7 +185,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         return Ok(ExitStatus::Success);
     }
     let _lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
-    choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut work.settings);
+    choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut work.settings)?;
     let settings = work.settings;
     let plan = rebuild::plan(&work.targets, &settings, &work.index);
     let style = context.path_style(repo)?;
@@ -224,7 +224,9 @@ fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: 
     let config = match ProjectConfig::load(workdir) {
         Ok(config) => config,
         Err(error) if options.hook => {
-            context.printer.warning(format!("{error}; using the defaults"));
+            context
+                .printer
+                .warning(format!("{}; using the defaults", crate::display::sanitize_text(&error.to_string())));
             ProjectConfig::default()
         }
         Err(error) => return Err(error.into()),
@@ -342,14 +344,17 @@ fn choose_interpreters(
     index: &Index,
     targets: &Targets,
     settings: &mut Settings,
-) {
+) -> Result<()> {
     if targets.compile.is_empty() || !settings.compile {
-        return;
+        return Ok(());
     }
     if !options.hook && std::env::var_os("PYTHONDONTWRITEBYTECODE").is_some_and(|value| !value.is_empty()) {
         context.printer.warning("PYTHONDONTWRITEBYTECODE is set, but an explicit rebuild compiles anyway");
     }
     let (found, errors) = super::find_interpreters(context, repo, config, &options.python, index);
+    if !options.hook {
+        super::refuse_named_interpreters(context, &errors)?;
+    }
     let count = targets.compile.len();
     let sources = if count == 1 { "1 changed source was".to_string() } else { format!("{count} changed sources were") };
     if found.is_empty() {
@@ -365,6 +370,7 @@ fn choose_interpreters(
         }
     }
     settings.interpreters = found;
+    Ok(())
 }
 
 fn print_plan(context: &Context, style: &PathStyle, plan: &Plan, settings: &Settings) {
@@ -380,7 +386,7 @@ fn print_plan(context: &Context, style: &PathStyle, plan: &Plan, settings: &Sett
         context.printer.data(format!("compile {} ({tag}{level})", style.show(&job.source)));
     }
     for (path, reason) in &plan.refused {
-        context.printer.warning(format!("{}: {reason}", style.show_absolute(path)));
+        context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(reason)));
     }
 }
 
@@ -413,7 +419,7 @@ fn show_report(
             style.show(&problem.source),
             problem.line,
             problem.column,
-            problem.message,
+            crate::display::sanitize_text(&problem.message),
             problem.tags.join(", ")
         ));
     }
