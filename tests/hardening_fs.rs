@@ -311,3 +311,42 @@ fn a_journal_that_cannot_be_written_does_not_stop_removals() {
     let run = env.run(&["rebuild", "--since", &before, "--until", &after]);
     assert!(!lying.exists(), "the lying cache stayed\n{}", run.stderr);
 }
+
+// ---------------------------------------------------------------- finding 14
+
+/// Writes a commit whose tree nests `depth` folders `d/` around `m.py`, as
+/// loose objects (git itself refuses to build or check out such a tree).
+fn deep_commit(env: &TestEnv, depth: usize) -> String {
+    let script = r#"
+import hashlib, os, sys, zlib
+objects, depth = sys.argv[1], int(sys.argv[2])
+def put(kind, body):
+    data = b"%s %d\0" % (kind, len(body)) + body
+    oid = hashlib.sha1(data).hexdigest()
+    folder = os.path.join(objects, oid[:2])
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, oid[2:])
+    if not os.path.exists(path):
+        open(path, "wb").write(zlib.compress(data, 1))
+    return oid
+oid = put(b"tree", b"100644 m.py\0" + bytes.fromhex(put(b"blob", b"X = 1\n")))
+for _ in range(depth):
+    oid = put(b"tree", b"40000 d\0" + bytes.fromhex(oid))
+print(oid)
+"#;
+    let objects = env.repo.join(".git/objects");
+    let run = env.python(python::default(), &["-c", script, objects.to_str().unwrap(), &depth.to_string()]);
+    let tree = run.expect_code(0).stdout.trim().to_string();
+    env.git(&["commit-tree", &tree, "-p", "HEAD", "-m", "deep"]).stdout.trim().to_string()
+}
+
+#[test]
+fn a_tree_twenty_thousand_levels_deep_does_not_overflow_the_stack() {
+    let env = env_with_python();
+    env.write("app.py", "");
+    env.commit_all("base");
+    let before = head(&env);
+    let deep = deep_commit(&env, 20_000);
+    let run = env.run(&["rebuild", "--since", &before, "--until", &deep]);
+    assert!(run.code == 0 || run.code == 1, "code {}\n{}", run.code, run.stderr);
+}
