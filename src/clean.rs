@@ -126,7 +126,18 @@ impl<'a> Cleaner<'a> {
 
     /// Cleans one folder of caches: a `__pycache__`, or a folder of the prefix tree.
     pub fn cache_dir(&self, dir: &Path, source_dir: &Path, entries: &[Entry], remove_when_empty: bool) {
-        let Some(opened) = self.open(dir) else { return };
+        // A `__pycache__` is opened from its parent, which then removes it: one walk from the root, not two.
+        let (parent, opened) = match self.roots.open_parent(dir) {
+            Ok((parent, name)) => match parent.child(name) {
+                Ok(opened) => (parent, opened),
+                Err(SafeError::Missing(_)) => return,
+                Err(error) => {
+                    return self.record(|outcome| outcome.errors.push((dir.to_path_buf(), error.to_string())));
+                }
+            },
+            Err(SafeError::Missing(_)) => return,
+            Err(error) => return self.record(|outcome| outcome.errors.push((dir.to_path_buf(), error.to_string()))),
+        };
         let mut left = 0;
         for entry in entries {
             let gone =
@@ -136,20 +147,25 @@ impl<'a> Cleaner<'a> {
             }
         }
         if left == 0 && remove_when_empty {
-            self.remove_dir(dir);
+            self.remove_empty(&parent, &opened, dir);
+        }
+    }
+
+    /// Removes `dir` (opened as `opened` from `parent`) when it is empty.
+    fn remove_empty(&self, parent: &Dir, opened: &Dir, dir: &Path) {
+        let Some(name) = dir.file_name() else { return };
+        if self.options.dry_run {
+            self.record(|outcome| outcome.dirs.push(dir.to_path_buf()));
+        } else if opened.entries().is_ok_and(|entries| entries.is_empty()) && parent.remove_dir(name).is_ok() {
+            self.record(|outcome| outcome.dirs.push(dir.to_path_buf()));
         }
     }
 
     /// Removes the folder `dir` if it is empty, relative to its verified parent.
     fn remove_dir(&self, dir: &Path) {
-        if self.options.dry_run {
-            self.record(|outcome| outcome.dirs.push(dir.to_path_buf()));
-            return;
-        }
         let Ok((parent, name)) = self.roots.open_parent(dir) else { return };
-        let empty = parent.child(name).is_ok_and(|child| child.entries().is_ok_and(|entries| entries.is_empty()));
-        if empty && parent.remove_dir(name).is_ok() {
-            self.record(|outcome| outcome.dirs.push(dir.to_path_buf()));
+        if let Ok(opened) = parent.child(name) {
+            self.remove_empty(&parent, &opened, dir);
         }
     }
 }

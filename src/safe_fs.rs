@@ -453,4 +453,30 @@ mod tests {
         assert!(dir.open_file(OsStr::new("link")).is_err());
         assert!(dir.open_file(OsStr::new("file")).is_ok());
     }
+
+    #[test]
+    fn a_staged_write_is_renamed_only_into_the_folder_it_was_verified_in() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().canonicalize().unwrap();
+        let roots = Roots::new(&root, &CacheLocation::Pycache);
+        let target = root.join("pkg/__pycache__/m.cpython-312.pyc");
+        let staged = Staged::prepare(&roots, &target, 1).unwrap();
+        std::fs::write(staged.temporary_path(), "new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+
+        // The folder is swapped for a link to another one between the check and the rename.
+        let staged = Staged::prepare(&roots, &target, 2).unwrap();
+        std::fs::write(staged.temporary_path(), "newer").unwrap();
+        std::fs::rename(root.join("pkg/__pycache__"), root.join("moved")).unwrap();
+        std::os::unix::fs::symlink(root.join("moved"), root.join("pkg/__pycache__")).unwrap();
+        assert!(staged.commit().is_err());
+        assert_eq!(std::fs::read(root.join("moved/m.cpython-312.pyc")).unwrap(), b"new");
+
+        // A FIFO at the target is never replaced.
+        std::fs::remove_file(root.join("pkg/__pycache__")).unwrap();
+        std::fs::create_dir(root.join("pkg/__pycache__")).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, &target, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        assert!(Staged::prepare(&roots, &target, 3).is_err());
+    }
 }
