@@ -138,8 +138,14 @@ pub fn classify_cached<'a>(name: &'a [u8], mut has_source: impl FnMut(&[u8]) -> 
 pub fn is_temporary_name(name: &[u8]) -> bool {
     match name.rfind(b".pyc.") {
         Some(at) => {
-            let digits = &name[at + b".pyc.".len()..];
-            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+            // `<digits>`, or `<digits>.<digits>`: importlib's own temporary name
+            // beside the one a rebuild hands its worker.
+            let rest = &name[at + b".pyc.".len()..];
+            let number = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+            match rest.iter().position(|&byte| byte == b'.') {
+                Some(dot) => number(&rest[..dot]) && number(&rest[dot + 1..]),
+                None => number(rest),
+            }
         }
         None => false,
     }
@@ -292,5 +298,8 @@ mod tests {
         assert_eq!(source_stem(b"foo.bar.py"), Some(&b"foo.bar"[..]));
         assert!(is_temporary_name(b"m.cpython-312.pyc.1234"));
         assert!(!is_temporary_name(b"m.cpython-312.pyc.12a"));
+        assert!(is_temporary_name(b"m.cpython-312.pyc.4242000001.140234"));
+        assert!(!is_temporary_name(b"m.cpython-312.pyc.1.2.3"));
+        assert!(!is_temporary_name(b"m.cpython-312.pyc.1."));
     }
 }

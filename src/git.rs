@@ -406,7 +406,7 @@ impl Repo {
         };
         let (old_tree, new_tree) = (tree(old)?, tree(new)?);
         let mut changes = Vec::new();
-        diff_trees(repo, Some(&old_tree), Some(&new_tree), &mut Vec::new(), &mut changes)
+        diff_trees(repo, Some(&old_tree), Some(&new_tree), &[], &mut changes)
             .map_err(library(format!("compare `{old}` with `{new}`")))?;
         Ok(changes)
     }
@@ -438,56 +438,57 @@ impl Repo {
 
 /// Compares two trees entry by entry, descending only into subtrees whose ids
 /// differ. libgit2's own tree diff reads every subtree, which made a no-op
-/// hook grow with the size of the repository.
+/// hook grow with the size of the repository. The descent keeps its own stack
+/// rather than recursing: a crafted tree can nest 20,000 levels deep, which
+/// overflowed the thread's stack.
 fn diff_trees(
     repo: &git2::Repository,
     old: Option<&git2::Tree<'_>>,
     new: Option<&git2::Tree<'_>>,
-    prefix: &mut Vec<u8>,
+    prefix: &[u8],
     out: &mut Vec<Change>,
 ) -> Result<(), git2::Error> {
+    type Pair = (Option<git2::Oid>, Option<git2::Oid>, Vec<u8>);
     let entries = |tree: Option<&git2::Tree<'_>>| -> HashMap<Vec<u8>, (git2::Oid, i32)> {
         tree.map(|tree| {
             tree.iter().map(|entry| (entry.name_bytes().to_vec(), (entry.id(), entry.filemode()))).collect()
         })
         .unwrap_or_default()
     };
-    let (old_entries, new_entries) = (entries(old), entries(new));
     let is_tree = |mode: i32| mode == 0o040000;
-    let mut names: Vec<&Vec<u8>> = old_entries.keys().chain(new_entries.keys()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        let (before, after) = (old_entries.get(name), new_entries.get(name));
-        if before == after {
-            continue;
-        }
-        let length = prefix.len();
-        prefix.extend_from_slice(name);
-        let subtree = |side: Option<&(git2::Oid, i32)>| -> Result<Option<git2::Tree<'_>>, git2::Error> {
-            match side {
-                Some((id, mode)) if is_tree(*mode) => repo.find_tree(*id).map(Some),
-                _ => Ok(None),
+    let subtree = |side: Option<&(git2::Oid, i32)>| side.filter(|(_, mode)| is_tree(*mode)).map(|(id, _)| *id);
+    let is_blob = |side: Option<&(git2::Oid, i32)>| side.is_some_and(|(_, mode)| !is_tree(*mode) && *mode != 0o160000);
+    let mut pending: Vec<Pair> = vec![(old.map(git2::Tree::id), new.map(git2::Tree::id), prefix.to_vec())];
+    while let Some((old_id, new_id, base)) = pending.pop() {
+        let find = |id: Option<git2::Oid>| id.map(|id| repo.find_tree(id)).transpose();
+        let (old_tree, new_tree) = (find(old_id)?, find(new_id)?);
+        let (old_entries, new_entries) = (entries(old_tree.as_ref()), entries(new_tree.as_ref()));
+        let mut names: Vec<&Vec<u8>> = old_entries.keys().chain(new_entries.keys()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let (before, after) = (old_entries.get(name), new_entries.get(name));
+            if before == after {
+                continue;
             }
-        };
-        let (old_tree, new_tree) = (subtree(before)?, subtree(after)?);
-        if old_tree.is_some() || new_tree.is_some() {
-            prefix.push(b'/');
-            diff_trees(repo, old_tree.as_ref(), new_tree.as_ref(), prefix, out)?;
-            prefix.pop();
+            let mut path = base.clone();
+            path.extend_from_slice(name);
+            let (old_subtree, new_subtree) = (subtree(before), subtree(after));
+            if old_subtree.is_some() || new_subtree.is_some() {
+                let mut folder = path.clone();
+                folder.push(b'/');
+                pending.push((old_subtree, new_subtree, folder));
+            }
+            let kind = match (is_blob(before), is_blob(after)) {
+                (false, true) => Some(ChangeKind::Added),
+                (true, false) => Some(ChangeKind::Deleted),
+                (true, true) => Some(ChangeKind::Modified),
+                (false, false) => None,
+            };
+            if let Some(kind) = kind {
+                out.push(Change { path: path.into(), kind });
+            }
         }
-        let is_blob =
-            |side: Option<&(git2::Oid, i32)>| side.is_some_and(|(_, mode)| !is_tree(*mode) && *mode != 0o160000);
-        let kind = match (is_blob(before), is_blob(after)) {
-            (false, true) => Some(ChangeKind::Added),
-            (true, false) => Some(ChangeKind::Deleted),
-            (true, true) => Some(ChangeKind::Modified),
-            (false, false) => None,
-        };
-        if let Some(kind) = kind {
-            out.push(Change { path: prefix.clone().into(), kind });
-        }
-        prefix.truncate(length);
     }
     Ok(())
 }

@@ -130,10 +130,11 @@ pub fn parse_header(data: &[u8]) -> Result<Header, HeaderError> {
     Ok(Header { magic, validation })
 }
 
-/// Reads and parses the header of the pyc at `path`.
+/// Reads and parses the header of the pyc at `path`. Only a regular file is
+/// read: a link, a FIFO or a device is an error, never a wait.
 pub fn read_header(path: &Path) -> std::io::Result<Result<Header, HeaderError>> {
     let mut buffer = [0u8; HEADER_LEN];
-    let mut file = std::fs::File::open(path)?;
+    let mut file = crate::safe_fs::open_regular(path)?;
     let mut filled = 0;
     while filled < HEADER_LEN {
         match file.read(&mut buffer[filled..])? {

@@ -25,6 +25,7 @@ use crate::compile::{self, Op, Outcome, Task, WorkerSpec};
 use crate::index::Index;
 use crate::interpreter::Interpreter;
 use crate::pyc::{self, Freshness, InvalidationMode, SourceStat, Validation};
+use crate::safe_fs::{Dir, Kind, Roots, SafeError, Staged};
 use crate::sweep::{self, Reason, Removal};
 
 /// Resolved settings for one rebuild.
@@ -114,13 +115,20 @@ pub fn tracked_sources(index: &Index) -> impl Iterator<Item = BString> + '_ {
 /// entries classified once, however many of its sources are asked about:
 /// asking source by source re-read the folder and stat-ed sources for every
 /// entry, 28,000 `stat` calls for sympy's 1,446 modules.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CacheListing {
+    /// Where cache folders may be reached from.
+    roots: Roots,
     /// Source folder → stem → cache files (pytest's excluded).
     folders: HashMap<PathBuf, HashMap<Vec<u8>, Vec<PathBuf>>>,
 }
 
 impl CacheListing {
+    /// An empty listing for the caches of `workdir` at `location`.
+    pub fn new(workdir: &Path, location: &CacheLocation) -> CacheListing {
+        CacheListing { roots: Roots::new(workdir, location), folders: HashMap::new() }
+    }
+
     /// The caches of `source` (absolute) in its cache folder, matched by stem.
     pub fn of(&mut self, source: &Path, location: &CacheLocation) -> &[PathBuf] {
         let (Some(dir), Some(stem)) =
@@ -128,18 +136,24 @@ impl CacheListing {
         else {
             return &[];
         };
-        let folder = self.folders.entry(dir.to_path_buf()).or_insert_with(|| read_cache_folder(dir, location));
+        let roots = &self.roots;
+        let folder = self.folders.entry(dir.to_path_buf()).or_insert_with(|| read_cache_folder(dir, location, roots));
         folder.get(stem).map_or(&[], Vec::as_slice)
     }
 }
 
-fn read_cache_folder(dir: &Path, location: &CacheLocation) -> HashMap<Vec<u8>, Vec<PathBuf>> {
+fn read_cache_folder(dir: &Path, location: &CacheLocation, roots: &Roots) -> HashMap<Vec<u8>, Vec<PathBuf>> {
     let cache_dir = artifact::cache_dir(dir, location);
     let mut by_stem: HashMap<Vec<u8>, Vec<PathBuf>> = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(&cache_dir) else { return by_stem };
+    // The cache folder is reached from its root with no link on the way, so a
+    // committed `__pycache__ -> /elsewhere` (or `pkg -> ../victim`) lists nothing.
+    let Ok(cache) = roots.open(&cache_dir) else { return by_stem };
+    let Ok(entries) = cache.entries() else { return by_stem };
     let mut sources: HashMap<Vec<u8>, bool> = HashMap::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
+    for (name, kind) in entries {
+        if kind == Kind::Dir {
+            continue;
+        }
         let has_source = |stem: &[u8]| *sources.entry(stem.to_vec()).or_insert_with(|| sweep::has_source(dir, stem));
         if let CachedFile::Cache { stem, suffix } = artifact::classify_cached(name.as_bytes(), has_source)
             && !suffix.pytest
@@ -157,7 +171,7 @@ fn read_cache_folder(dir: &Path, location: &CacheLocation) -> HashMap<Vec<u8>, V
 pub fn would_load(cache: &Path, source: &Path) -> bool {
     let Ok(Ok(header)) = pyc::read_header(cache) else { return false };
     let Ok(stat) = SourceStat::of(source) else { return false };
-    match pyc::freshness(&header, stat, || std::fs::read(source)) {
+    match pyc::freshness(&header, stat, || crate::safe_fs::read_source(source)) {
         Ok(Freshness::Unchecked) => true,
         Ok(Freshness::Valid) => matches!(header.validation, Validation::Timestamp { .. }),
         _ => false,
@@ -174,7 +188,7 @@ pub fn is_outdated(cache: &Path, source: &Path) -> bool {
         mtime: pyc::python_mtime(source_meta.mtime(), source_meta.mtime_nsec()),
         size: source_meta.size(),
     };
-    match pyc::freshness(&header, stat, || std::fs::read(source)) {
+    match pyc::freshness(&header, stat, || crate::safe_fs::read_source(source)) {
         Ok(Freshness::Stale) | Err(_) => true,
         Ok(Freshness::Valid | Freshness::Unchecked) => {
             let nanos =
@@ -188,7 +202,7 @@ pub fn is_outdated(cache: &Path, source: &Path) -> bool {
 /// The cheap scan for a file checkout: a stat and a 16-byte header per cache,
 /// no interpreter. Sources without caches are left alone.
 pub fn stale_sources(sources: &[BString], settings: &Settings) -> BTreeSet<BString> {
-    let mut listing = CacheListing::default();
+    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     sources
         .iter()
         .filter(|source| {
@@ -219,21 +233,43 @@ pub struct Plan {
     pub jobs: Vec<Job>,
     /// Problems found while planning (a symbolic-link `__pycache__`, a source outside the work tree).
     pub refused: Vec<(PathBuf, String)>,
+    /// Tracked bytecode (absolute): never removed, never overwritten.
+    pub keep: std::collections::HashSet<PathBuf>,
 }
 
-/// Refuses to write through a symbolic link or outside the allowed root.
-fn check_target(cfile: &Path, root: &Path) -> Result<(), String> {
+/// Refuses to write where a link, a file or another repository lies on the way
+/// from the root to `cfile`'s folder, or where `cfile` itself is anything but
+/// a regular file (a link, a FIFO, a device, a folder).
+fn check_target(cfile: &Path, roots: &Roots) -> Result<(), String> {
     let Some(dir) = cfile.parent() else { return Err("no folder".into()) };
-    if std::fs::symlink_metadata(dir).is_ok_and(|meta| meta.file_type().is_symlink()) {
-        return Err(format!("`{}` is a symbolic link; not writing through it", dir.display()));
+    let Some(root) = roots.root_of(dir) else {
+        return Err(format!("`{}` lies outside the work tree and the pycache prefix", dir.display()));
+    };
+    match Dir::check_creatable(root, dir) {
+        Err(SafeError::Symlink(link)) => {
+            return Err(format!("`{}` is a symbolic link; not writing through it", link.display()));
+        }
+        Err(error) => return Err(error.to_string()),
+        Ok(()) => {}
     }
-    // The nearest existing ancestor must resolve inside the root, or be above
-    // a root that does not exist yet (a new prefix tree is created below it).
-    let existing = dir.ancestors().find(|ancestor| ancestor.exists()).unwrap_or(dir);
-    let resolved = existing.canonicalize().map_err(|error| error.to_string())?;
-    let fresh_root = !root.exists() && root.starts_with(existing);
-    if !resolved.starts_with(root) && !fresh_root {
-        return Err(format!("`{}` leads outside `{}`", dir.display(), root.display()));
+    match std::fs::symlink_metadata(cfile) {
+        Ok(meta) if !meta.file_type().is_file() => {
+            Err(format!("`{}` is not a regular file; not replacing it", cfile.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Why a source is not compiled: its folder is not reached from the work
+/// tree without a link or another repository, or it is a link leading out.
+fn check_source(source: &Path, workdir: &Path) -> Result<(), String> {
+    let Some(dir) = source.parent() else { return Err("no folder".into()) };
+    if let Err(error) = Dir::open_beneath(workdir, dir) {
+        return Err(format!("its folder is not reached safely: {error}"));
+    }
+    let is_link = std::fs::symlink_metadata(source).is_ok_and(|meta| meta.file_type().is_symlink());
+    if is_link && source.canonicalize().is_ok_and(|target| !target.starts_with(workdir)) {
+        return Err("it is a symbolic link that leads outside the work tree".into());
     }
     Ok(())
 }
@@ -241,11 +277,9 @@ fn check_target(cfile: &Path, root: &Path) -> Result<(), String> {
 /// Plans compiles and removals for `targets`.
 pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
     let mut plan = Plan::default();
-    let mut listing = CacheListing::default();
-    let root = match &settings.location {
-        CacheLocation::Pycache => settings.workdir.clone(),
-        CacheLocation::Prefix(prefix) => prefix.canonicalize().unwrap_or_else(|_| prefix.clone()),
-    };
+    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
+    let roots = Roots::new(&settings.workdir, &settings.location);
+    plan.keep = crate::clean::tracked_bytecode(index, &settings.workdir);
     // One interpreter per cache tag: two installs of one version write the same files.
     let mut tags = BTreeMap::new();
     for (position, interpreter) in settings.interpreters.iter().enumerate() {
@@ -256,12 +290,8 @@ pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
         if !absolute.is_file() {
             continue; // Not checked out (sparse) or replaced by something else.
         }
-        if absolute
-            .parent()
-            .and_then(|dir| dir.canonicalize().ok())
-            .is_none_or(|dir| !dir.starts_with(&settings.workdir))
-        {
-            plan.refused.push((absolute, "its folder leads outside the work tree".into()));
+        if let Err(reason) = check_source(&absolute, &settings.workdir) {
+            plan.refused.push((absolute, reason));
             continue;
         }
         let compiling = settings.compile && !settings.exclude.is_match(Path::new(OsStr::from_bytes(source)));
@@ -272,7 +302,10 @@ pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
                     let Some(cfile) = artifact::cache_path(&absolute, tag, optimize, &settings.location) else {
                         continue;
                     };
-                    if let Err(reason) = check_target(&cfile, &root) {
+                    if plan.keep.contains(&cfile) {
+                        continue; // Tracked bytecode is never overwritten.
+                    }
+                    if let Err(reason) = check_target(&cfile, &roots) {
                         plan.refused.push((cfile, reason));
                         continue;
                     }
@@ -289,10 +322,7 @@ pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
             }
         }
         for cache in listing.of(&absolute, &settings.location) {
-            if !written.contains(cache)
-                && would_load(cache, &absolute)
-                && !sweep::is_tracked(index, &settings.workdir, cache)
-            {
+            if !written.contains(cache) && would_load(cache, &absolute) && !plan.keep.contains(cache) {
                 plan.removals.push(Removal { path: cache.clone(), reason: Reason::Lying });
             }
         }
@@ -336,14 +366,20 @@ pub struct Report {
     pub failures: Vec<(PathBuf, String)>,
 }
 
+/// The worker's request for `job`, writing to a temporary name in a verified folder.
+fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Task, Option<Staged>), SafeError> {
+    let Op::Compile { cfile, optimize, mode } = &job.task.op else { return Ok((job, job.task.clone(), None)) };
+    let staged = Staged::prepare(roots, cfile, unique)?;
+    let op = Op::Compile { cfile: staged.temporary_path(), optimize: *optimize, mode: *mode };
+    Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
+}
+
 /// Carries out a plan: removals first, then the pools, one interpreter after another.
 pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> Report {
-    let stop = match &settings.location {
-        CacheLocation::Pycache => settings.workdir.clone(),
-        CacheLocation::Prefix(prefix) => prefix.clone(),
-    };
+    let roots = Roots::new(&settings.workdir, &settings.location);
+    let keep = |path: &Path| plan.keep.contains(path);
     let mut report =
-        Report { removed: sweep::remove(plan.removals, &stop), failures: plan.refused, ..Report::default() };
+        Report { removed: sweep::remove(plan.removals, &roots, &keep), failures: plan.refused, ..Report::default() };
     let mut compiled_sources = BTreeSet::new();
     let mut syntax: BTreeMap<BString, SyntaxProblem> = BTreeMap::new();
     let mut late_removals = Vec::new();
@@ -352,10 +388,28 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         if jobs.is_empty() {
             continue;
         }
-        let tasks: Vec<Task> = jobs.iter().map(|job| job.task.clone()).collect();
+        // Each worker writes to a temporary name in a folder verified here; the
+        // rename into place happens relative to that folder, checked again.
+        let mut staged_jobs = Vec::new();
+        for job in jobs {
+            match stage(job, &roots, staged_jobs.len()) {
+                Ok(staged) => staged_jobs.push(staged),
+                Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
+            }
+        }
+        let tasks: Vec<Task> = staged_jobs.iter().map(|(_, task, _)| task.clone()).collect();
         let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
         let outcomes = compile::run(&spec, &tasks, settings.jobs, on_done);
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        for ((job, _, staged), mut outcome) in staged_jobs.into_iter().zip(outcomes) {
+            if let Some(staged) = staged {
+                if outcome == Outcome::Ok {
+                    if let Err(error) = staged.commit() {
+                        outcome = Outcome::Error(error.to_string());
+                    }
+                } else {
+                    staged.discard();
+                }
+            }
             let compiled = outcome == Outcome::Ok;
             match outcome {
                 Outcome::Ok => {
@@ -388,7 +442,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         }
     }
     if !late_removals.is_empty() {
-        let late = sweep::remove(late_removals, &stop);
+        let late = sweep::remove(late_removals, &roots, &keep);
         report.removed.bytes += late.bytes;
         report.removed.files.extend(late.files);
         report.removed.dirs.extend(late.dirs);

@@ -6,9 +6,11 @@
 //! package. The first is removed unless tracked; for the second the orphaned
 //! caches go, then the emptied `__pycache__`, then any folder that only held it.
 //!
-//! Removal never follows a symbolic link (a link is removed as a link), never
-//! deletes a tracked file, and never removes a folder that still holds
-//! anything. Used by the rebuild hooks and by `clean --orphans`.
+//! Removal never follows a symbolic link in any component of a path (a link
+//! is removed as a link; see [`crate::safe_fs`]), never enters another
+//! repository, never deletes a tracked file or anything but bytecode, and
+//! never removes a folder that still holds anything. Used by the rebuild
+//! hooks, `check --fix` and `clean --orphans`.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::artifact::{self, CacheLocation, CachedFile};
 use crate::index::Index;
+use crate::safe_fs::{Dir, Kind, Roots, SafeError};
 
 /// Why a file is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,38 +58,46 @@ pub fn has_source(dir: &Path, stem: &[u8]) -> bool {
     dir.join(OsStr::from_bytes(&name)).is_file()
 }
 
+/// True when `stem.py` in the verified folder `dir` is a file importlib would load.
+pub fn has_source_in(dir: &Dir, stem: &[u8]) -> bool {
+    let mut name = stem.to_vec();
+    name.extend_from_slice(artifact::SOURCE_SUFFIX);
+    dir.is_file(OsStr::from_bytes(&name))
+}
+
 /// True when the repository tracks `path` (absolute).
 pub fn is_tracked(index: &Index, workdir: &Path, path: &Path) -> bool {
     path.strip_prefix(workdir).is_ok_and(|relative| index.contains(relative.as_os_str().as_bytes()))
 }
 
-/// Entries of a real folder; a symbolic link or a missing folder has none.
-fn entries(dir: &Path) -> Vec<(Vec<u8>, std::fs::FileType)> {
-    if std::fs::symlink_metadata(dir).map(|meta| !meta.is_dir()).unwrap_or(true) {
-        return Vec::new();
-    }
-    let Ok(read) = std::fs::read_dir(dir) else { return Vec::new() };
-    read.flatten().filter_map(|entry| Some((entry.file_name().as_bytes().to_vec(), entry.file_type().ok()?))).collect()
+/// The entries of a verified folder that are not folders; an unreadable one has none.
+fn files_of(dir: &Dir) -> Vec<Vec<u8>> {
+    let entries = dir.entries().unwrap_or_default();
+    entries.into_iter().filter(|(_, kind)| *kind != Kind::Dir).map(|(name, _)| name.as_bytes().to_vec()).collect()
 }
 
-/// Orphaned caches and shadowing legacy bytecode for the sources of `dir` (absolute).
+/// Orphaned caches and shadowing legacy bytecode for the sources of `dir`
+/// (absolute). Every folder is reached from its root without a link or a
+/// nested repository on the way; one that cannot be has nothing to sweep.
 pub fn orphans_in(dir: &Path, location: &CacheLocation, workdir: &Path, index: &Index) -> Vec<Removal> {
     let mut found = Vec::new();
+    let Ok(source_dir) = Dir::open_beneath(workdir, dir) else { return found };
     let cache_dir = artifact::cache_dir(dir, location);
-    for (name, kind) in entries(&cache_dir) {
-        if kind.is_dir() {
-            continue;
-        }
-        if let CachedFile::Orphan { .. } = artifact::classify_cached(&name, |stem| has_source(dir, stem)) {
-            found.push(Removal { path: cache_dir.join(OsStr::from_bytes(&name)), reason: Reason::Orphan });
+    let cache = match location {
+        CacheLocation::Pycache => source_dir.child(OsStr::new(artifact::PYCACHE)),
+        CacheLocation::Prefix(_) => Roots::new(workdir, location).open(&cache_dir),
+    };
+    if let Ok(cache) = cache {
+        for name in files_of(&cache) {
+            if let CachedFile::Orphan { .. } = artifact::classify_cached(&name, |stem| has_source_in(&source_dir, stem))
+            {
+                found.push(Removal { path: cache_dir.join(OsStr::from_bytes(&name)), reason: Reason::Orphan });
+            }
         }
     }
-    for (name, kind) in entries(dir) {
-        if kind.is_dir() {
-            continue;
-        }
+    for name in files_of(&source_dir) {
         if let Some(stem) = artifact::legacy_stem(&name)
-            && !has_source(dir, stem)
+            && !has_source_in(&source_dir, stem)
         {
             found.push(Removal { path: dir.join(OsStr::from_bytes(&name)), reason: Reason::Shadowing });
         }
@@ -108,20 +119,38 @@ pub struct Removed {
     pub errors: Vec<(PathBuf, String)>,
 }
 
-/// Removes files (a symbolic link is removed as a link), then prunes the
-/// folders they leave empty: a `__pycache__` folder, then source folders up to
-/// (not including) `stop`, or mirror folders up to the prefix.
-pub fn remove(removals: Vec<Removal>, stop: &Path) -> Removed {
+/// Removes files (a symbolic link is removed as a link, a folder or a FIFO
+/// never), then prunes the folders they leave empty: a `__pycache__` folder,
+/// then source folders up to (not including) their root, or mirror folders up
+/// to the prefix. Each file is removed relative to its folder opened from a
+/// root in `roots`, never through a link; what `keep` says (tracked files) stays.
+pub fn remove(removals: Vec<Removal>, roots: &Roots, keep: &dyn Fn(&Path) -> bool) -> Removed {
     let mut removed = Removed::default();
     let mut emptied = std::collections::BTreeSet::new();
     for removal in removals {
-        let size = std::fs::symlink_metadata(&removal.path).map(|meta| meta.len()).unwrap_or(0);
-        match std::fs::remove_file(&removal.path) {
+        if keep(&removal.path) {
+            continue;
+        }
+        let (dir, name) = match roots.open_parent(&removal.path) {
+            Ok(found) => found,
+            Err(SafeError::Missing(_)) => continue,
+            Err(error) => {
+                removed.errors.push((removal.path, error.to_string()));
+                continue;
+            }
+        };
+        let size = match dir.stat(name) {
+            None => continue,
+            Some((Kind::File | Kind::Symlink, size)) => size,
+            Some(_) => {
+                removed.errors.push((removal.path, "not a regular file; left alone".into()));
+                continue;
+            }
+        };
+        match dir.remove_file(name) {
             Ok(()) => {
                 removed.bytes += size;
-                if let Some(parent) = removal.path.parent() {
-                    emptied.insert(parent.to_path_buf());
-                }
+                emptied.insert(dir.path().to_path_buf());
                 removed.files.push(removal);
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
@@ -130,23 +159,24 @@ pub fn remove(removals: Vec<Removal>, stop: &Path) -> Removed {
     }
     // Deepest first, so that a parent sees its children gone.
     for dir in emptied.into_iter().rev() {
-        prune(&dir, stop, &mut removed);
+        prune(&dir, roots, &mut removed);
     }
     removed
 }
 
-/// Removes `dir` and its parents while they are empty, stopping at `stop`.
-fn prune(dir: &Path, stop: &Path, removed: &mut Removed) {
+/// Removes `dir` and its parents while they are empty, stopping at their root.
+fn prune(dir: &Path, roots: &Roots, removed: &mut Removed) {
+    let Some(stop) = roots.root_of(dir).map(Path::to_path_buf) else { return };
     let mut current = dir.to_path_buf();
-    while current.starts_with(stop) && current != stop {
-        let is_empty = std::fs::read_dir(&current).map(|mut entries| entries.next().is_none()).unwrap_or(false);
-        let is_real_dir = std::fs::symlink_metadata(&current).is_ok_and(|meta| meta.is_dir());
-        if !is_empty || !is_real_dir || std::fs::remove_dir(&current).is_err() {
+    while current.starts_with(&stop) && current != stop {
+        let Ok((parent, name)) = roots.open_parent(&current) else { return };
+        let is_empty = parent.child(name).is_ok_and(|child| child.entries().is_ok_and(|entries| entries.is_empty()));
+        if !is_empty || parent.remove_dir(name).is_err() {
             return;
         }
         removed.dirs.push(current.clone());
         match current.parent() {
-            Some(parent) => current = parent.to_path_buf(),
+            Some(up) => current = up.to_path_buf(),
             None => return,
         }
     }

@@ -53,23 +53,49 @@ pub trait Visitor: Sync {
     fn error(&self, path: &Path, message: String);
 }
 
-/// True for a folder the walk must not enter.
-pub fn is_excluded_dir(path: &Path, is_root: bool, include_venvs: bool) -> bool {
+/// Why the walk does not enter a folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exclusion {
+    /// A `.git` folder.
+    GitDir,
+    /// A folder holding `.git`: a submodule, a nested repository or a worktree.
+    Repository,
+    /// A virtual environment (`pyvenv.cfg`), `node_modules`, `.tox` or `.nox`.
+    Environment,
+}
+
+impl Exclusion {
+    /// What the folder is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Exclusion::GitDir => "a `.git` folder",
+            Exclusion::Repository => "another repository (it holds `.git`)",
+            Exclusion::Environment => "a virtual environment or a tool's environment",
+        }
+    }
+}
+
+/// Why the walk must not enter `path`, if it must not. The root of a walk may
+/// hold `.git` (it is the work tree); `include_venvs` lets environments in.
+pub fn exclusion(path: &Path, is_root: bool, include_venvs: bool) -> Option<Exclusion> {
     let name = path.file_name().map(OsStrExt::as_bytes).unwrap_or_default();
     if name == b".git" {
-        return true;
+        return Some(Exclusion::GitDir);
     }
     // A `__pycache__` folder is read by the walk itself, never entered.
     if name == PYCACHE.as_bytes() {
-        return false;
+        return None;
     }
     if !is_root && std::fs::symlink_metadata(path.join(".git")).is_ok() {
-        return true; // a nested repository or a worktree inside this one
+        return Some(Exclusion::Repository); // a nested repository or a worktree inside this one
     }
-    if include_venvs {
-        return false;
-    }
-    ENVIRONMENT_DIRS.iter().any(|dir| name == dir.as_bytes()) || path.join("pyvenv.cfg").is_file()
+    let environment = ENVIRONMENT_DIRS.iter().any(|dir| name == dir.as_bytes()) || path.join("pyvenv.cfg").is_file();
+    (environment && !include_venvs).then_some(Exclusion::Environment)
+}
+
+/// True for a folder the walk must not enter.
+pub fn is_excluded_dir(path: &Path, is_root: bool, include_venvs: bool) -> bool {
+    exclusion(path, is_root, include_venvs).is_some()
 }
 
 /// Reads a `__pycache__` folder.
@@ -149,11 +175,17 @@ pub struct MirrorDir {
 /// Lists the part of a prefix tree under `root`, without following links: a
 /// prefix tree is plain folders of caches, with no `__pycache__`. Parents come
 /// before their children. A missing `root` is empty; other unreadable folders
-/// come back with the reason.
+/// come back with the reason. The exclusions of the work-tree walk hold here
+/// too: a prefix tree that holds a real work tree (`PYTHONPYCACHEPREFIX=/`, or a
+/// repository cloned inside the tree) never has its `.git`, its nested
+/// repositories or its environments walked.
 pub fn mirror(prefix: &Path, root: &Path) -> (Vec<MirrorDir>, Vec<(PathBuf, String)>) {
     let (mut dirs, mut errors) = (Vec::new(), Vec::new());
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
+        if is_excluded_dir(&dir, false, false) {
+            continue;
+        }
         let read = match std::fs::read_dir(&dir) {
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,

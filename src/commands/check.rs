@@ -220,27 +220,28 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
             error.chain().map(|cause| crate::display::sanitize_text(&cause.to_string())).collect();
         context.printer.warning(format!("ignore rules not added: {}", causes.join(": ")));
     }
+    // The one sweep rule: only bytecode goes (a folder's orphaned caches, found
+    // again by name), a folder only once empty, nothing tracked, nothing through a link.
     let removals: Vec<crate::sweep::Removal> = gathered
         .findings
         .iter()
         .filter(|finding| matches!(finding.id, "orphan-bytecode" | "shadowing-bytecode"))
         .filter_map(|finding| finding.path.clone())
-        .flat_map(|path| if path.is_dir() { orphans_of_folder(&path) } else { vec![path] })
-        .filter(|path| path.is_file() && !crate::sweep::is_tracked(&scope.index, &scope.workdir, path))
-        .map(|path| crate::sweep::Removal { path, reason: crate::sweep::Reason::Orphan })
+        .flat_map(|path| {
+            if path.is_dir() {
+                crate::sweep::orphans_in(&path, &CacheLocation::Pycache, &scope.workdir, &scope.index)
+            } else {
+                vec![crate::sweep::Removal { path, reason: crate::sweep::Reason::Orphan }]
+            }
+        })
         .collect();
     if !removals.is_empty() {
-        let stop = match &scope.location {
-            CacheLocation::Prefix(prefix)
-                if !removals.iter().all(|removal| removal.path.starts_with(&scope.workdir)) =>
-            {
-                prefix.clone()
-            }
-            _ => scope.workdir.clone(),
-        };
-        let removed = crate::sweep::remove(removals, &stop);
+        let roots = crate::safe_fs::Roots::new(&scope.workdir, &scope.location);
+        let keep = |path: &Path| crate::sweep::is_tracked(&scope.index, &scope.workdir, path);
+        let removed = crate::sweep::remove(removals, &roots, &keep);
         context.printer.info(format!("removed {} orphaned or shadowing bytecode files", removed.files.len()));
         for (path, message) in removed.errors {
+            let message = crate::display::sanitize_text(&message);
             context.printer.warning(format!("{}: {message}", style.show_absolute(&path)));
         }
     }
@@ -258,13 +259,6 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
         context.printer.hint(format!("tracked bytecode is never untracked by `--fix`; untrack it yourself, keeping the files:\n    git rm -r --cached -- {}", tracked.join(" ")));
     }
     Ok(())
-}
-
-/// The caches in a folder that holds only `__pycache__`.
-fn orphans_of_folder(folder: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(folder.join(crate::artifact::PYCACHE))
-        .map(|entries| entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect())
-        .unwrap_or_default()
 }
 
 /// Recompiles stale caches at the level each was written at.

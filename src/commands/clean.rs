@@ -1,5 +1,7 @@
 //! `pycache-guard clean`: remove bytecode, and report exactly what went.
 
+use std::path::Path;
+
 use anyhow::Result;
 
 use crate::artifact::CacheLocation;
@@ -8,6 +10,8 @@ use crate::cli::CleanArgs;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
 use crate::index::Index;
+use crate::safe_fs::Kind;
+use crate::walk::Exclusion;
 
 use super::{Context, Refusal};
 
@@ -18,18 +22,17 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     let mut roots = Vec::new();
     for (path, relative) in args.paths.iter().zip(super::repo_paths(context, &workdir, &args.paths)?) {
         let absolute = crate::paths::in_workdir(&workdir, &relative);
-        // A root that is a symbolic link would lead the walk elsewhere.
-        if std::fs::symlink_metadata(&absolute).is_ok_and(|meta| meta.file_type().is_symlink()) {
-            return Err(Refusal::new(
-                format!("`{}` is a symbolic link; clean never follows links", path.display()),
-                "name the folder it points to, if it is inside the work tree",
-            )
-            .into());
-        }
+        check_root(&workdir, &absolute, args.include_venvs).map_err(|(why, hint)| {
+            Refusal::new(format!("`{}` {why}", crate::display::sanitize_text(&path.display().to_string())), hint)
+        })?;
         roots.push(absolute);
     }
     if roots.is_empty() {
         roots.push(workdir.clone());
+    }
+    let location = if args.prefix { super::cache_location()? } else { CacheLocation::Pycache };
+    if let CacheLocation::Prefix(prefix) = &location {
+        check_prefix(&workdir, prefix)?;
     }
     // A rebuild running at the same time must not see its fresh caches removed half way.
     let _lock = if args.dry_run { None } else { Some(crate::state::Lock::acquire(repo.git_dir())?) };
@@ -37,7 +40,7 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     let tracked = clean::tracked_bytecode(&index, &workdir);
     let options =
         clean::Options { orphans: args.orphans, dry_run: args.dry_run, include_tracked: args.include_tracked };
-    let cleaner = Cleaner::new(options, &tracked);
+    let cleaner = Cleaner::new(options, &tracked, crate::safe_fs::Roots::new(&workdir, &location));
     let walk_options = crate::walk::Options {
         roots,
         include_venvs: args.include_venvs,
@@ -45,7 +48,7 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     };
     crate::walk::walk(&walk_options, &cleaner);
     if args.prefix {
-        match super::cache_location()? {
+        match location {
             CacheLocation::Prefix(prefix) => {
                 let mirror = crate::artifact::cache_dir(&workdir, &CacheLocation::Prefix(prefix.clone()));
                 clean::clean_mirror(&cleaner, &prefix, &mirror);
@@ -57,6 +60,63 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     }
     let outcome = cleaner.finish();
     report(context, &repo, args, outcome)
+}
+
+/// Why a folder named on the command line is not cleaned: a symbolic link in
+/// any component below the work tree, `.git`, another repository, or (without
+/// `--include-venvs`) an environment. `Err((why, hint))`.
+fn check_root(workdir: &Path, root: &Path, include_venvs: bool) -> Result<(), (String, &'static str)> {
+    let link_hint = "name the folder it points to, if it is inside the work tree";
+    let mut current = workdir.to_path_buf();
+    let below = root.strip_prefix(workdir).unwrap_or(Path::new(""));
+    let mut dir = crate::safe_fs::Dir::root(workdir).map_err(|error| (error.to_string(), link_hint))?;
+    for component in below.components() {
+        let name = component.as_os_str();
+        current.push(name);
+        match dir.kind_of(name) {
+            None => return Ok(()), // Missing: the walk reports it.
+            Some(Kind::Symlink) => {
+                let link = crate::display::sanitize_text(&current.display().to_string());
+                return Err((
+                    format!("leads through the symbolic link `{link}`; clean never follows links"),
+                    link_hint,
+                ));
+            }
+            Some(Kind::Dir) => {}
+            Some(_) => return Ok(()), // A file: the walk judges it by name.
+        }
+        if let Some(exclusion) = crate::walk::exclusion(&current, false, include_venvs) {
+            let hint = match exclusion {
+                Exclusion::Environment => "add `--include-venvs` to clean inside environments too",
+                Exclusion::GitDir | Exclusion::Repository => "run `pycache-guard clean` inside that repository instead",
+            };
+            let what = crate::display::sanitize_text(&current.display().to_string());
+            return Err((format!("lies in `{what}`, which is {}; clean never enters it", exclusion.describe()), hint));
+        }
+        dir = dir.child(name).map_err(|error| (crate::display::sanitize_text(&error.to_string()), link_hint))?;
+    }
+    Ok(())
+}
+
+/// Refuses a prefix tree whose mirror of the work tree is the work tree itself
+/// or a folder above it (`PYTHONPYCACHEPREFIX=/`): walking it as a mirror
+/// would walk real sources, `.git` and environments.
+fn check_prefix(workdir: &Path, prefix: &Path) -> Result<()> {
+    let mirror =
+        crate::paths::normalize(&crate::artifact::cache_dir(workdir, &CacheLocation::Prefix(prefix.to_path_buf())));
+    let mirror = mirror.canonicalize().unwrap_or(mirror);
+    if workdir.starts_with(&mirror) {
+        return Err(Refusal::new(
+            format!(
+                "the pycache prefix `{}` mirrors the work tree onto `{}`, which holds the work tree itself; `clean --prefix` would walk real files",
+                crate::display::sanitize_text(&prefix.display().to_string()),
+                crate::display::sanitize_text(&mirror.display().to_string())
+            ),
+            "set PYTHONPYCACHEPREFIX to a folder of its own, such as `~/.cache/pycache`",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn report(context: &Context, repo: &Repo, args: &CleanArgs, mut outcome: clean::Outcome) -> Result<ExitStatus> {

@@ -176,7 +176,22 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     // Recorded before anything else happens, so that a kill from here on is finished by the next run.
     let compile = work.targets.compile.iter().map(|path| path.as_slice());
     let sweep = work.targets.sweep.iter().map(|path| path.as_slice());
-    let journal = if options.dry_run { None } else { Some(state::Journal::begin(repo.git_dir(), compile, sweep)?) };
+    // A journal that cannot be written (a full disk) must not stop the work:
+    // removing a lying cache needs no space.
+    let journal = if options.dry_run {
+        None
+    } else {
+        match state::Journal::begin(repo.git_dir(), compile, sweep) {
+            Ok(journal) => Some(journal),
+            Err(error) => {
+                context.printer.warning(format!(
+                    "cannot record the rebuild in `.git/pycache-guard/pending` ({}); going on without it",
+                    crate::display::sanitize_text(&error.to_string())
+                ));
+                None
+            }
+        }
+    };
     let background =
         options.background || work.config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
     if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {

@@ -1,0 +1,482 @@
+//! Reaching folders and files below a trusted root without ever following a
+//! symbolic link, entering another repository or blocking on a special file.
+//!
+//! Every folder that pycache-guard reads, writes or deletes in is opened from
+//! a trusted root (the work tree, or the `PYTHONPYCACHEPREFIX` tree) one
+//! component at a time with `openat(O_NOFOLLOW | O_DIRECTORY)`, relative to
+//! the folder opened before it, never by following a path string. A component
+//! that is a symbolic link, is not a folder, is named `.git`, or holds `.git`
+//! (a submodule, a nested repository, a worktree) is refused. Files are then
+//! removed, renamed or opened relative to that verified folder, so a link
+//! swapped in after the check is not followed either. What lies above the
+//! root (say `/home` being a link) is the user's own choice and is trusted.
+//!
+//! Only regular files are read: [`open_regular`] opens with
+//! `O_NOFOLLOW | O_NONBLOCK` (a FIFO or a terminal never blocks us) and checks
+//! the type of what it opened before anything is read.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+
+use crate::artifact::CacheLocation;
+
+/// Why a folder was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SafeError {
+    /// A component is a symbolic link.
+    #[error("`{}` is a symbolic link; not following it", .0.display())]
+    Symlink(PathBuf),
+    /// A component is something other than a folder.
+    #[error("`{}` is not a folder", .0.display())]
+    NotDir(PathBuf),
+    /// A component is `.git`, or holds `.git`: another repository's files.
+    #[error("`{}` belongs to another repository (a `.git` folder or a nested repository); not entering it", .0.display())]
+    Repository(PathBuf),
+    /// The path is not below any trusted root.
+    #[error("`{}` lies outside the work tree and the pycache prefix", .0.display())]
+    Outside(PathBuf),
+    /// A component does not exist.
+    #[error("`{}` does not exist", .0.display())]
+    Missing(PathBuf),
+    /// Any other error from the system.
+    #[error("`{}`: {}", .0.display(), .1)]
+    Io(PathBuf, std::io::Error),
+}
+
+impl SafeError {
+    fn from_errno(path: PathBuf, error: rustix::io::Errno) -> SafeError {
+        match error {
+            rustix::io::Errno::LOOP => SafeError::Symlink(path),
+            rustix::io::Errno::NOTDIR => SafeError::NotDir(path),
+            rustix::io::Errno::NOENT => SafeError::Missing(path),
+            other => SafeError::Io(path, other.into()),
+        }
+    }
+}
+
+/// What a directory entry is, without following it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A FIFO, socket or device.
+    Special,
+}
+
+impl Kind {
+    fn of(file_type: FileType) -> Kind {
+        match file_type {
+            FileType::RegularFile => Kind::File,
+            FileType::Directory => Kind::Dir,
+            FileType::Symlink => Kind::Symlink,
+            _ => Kind::Special,
+        }
+    }
+}
+
+/// A folder opened with no symbolic link below its root.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+const DIR_FLAGS: OFlags =
+    OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC).union(OFlags::NOCTTY);
+
+impl Dir {
+    /// Opens a trusted root itself (links above and at it are the user's).
+    pub fn root(root: &Path) -> Result<Dir, SafeError> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(rustix::fs::CWD, root, flags, Mode::empty())
+            .map_err(|error| SafeError::from_errno(root.to_path_buf(), error))?;
+        Ok(Dir { fd, path: root.to_path_buf() })
+    }
+
+    /// Opens `path` (absolute, at or below `root`) one component at a time.
+    pub fn open_beneath(root: &Path, path: &Path) -> Result<Dir, SafeError> {
+        let mut dir = Dir::root(root)?;
+        for name in components_below(root, path)? {
+            dir = dir.child(&name)?;
+        }
+        Ok(dir)
+    }
+
+    /// Like [`Dir::open_beneath`], creating missing folders (and the root) as it goes.
+    pub fn create_beneath(root: &Path, path: &Path) -> Result<Dir, SafeError> {
+        let names = components_below(root, path)?;
+        std::fs::create_dir_all(root).map_err(|error| SafeError::Io(root.to_path_buf(), error))?;
+        let mut dir = Dir::root(root)?;
+        for name in names {
+            dir = match dir.child(&name) {
+                Err(SafeError::Missing(_)) => {
+                    match rustix::fs::mkdirat(&dir.fd, name.as_os_str(), Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => dir.child(&name)?,
+                        Err(error) => return Err(SafeError::from_errno(dir.path.join(&name), error)),
+                    }
+                }
+                other => other?,
+            };
+        }
+        Ok(dir)
+    }
+
+    /// True when `path` could be created below `root` without meeting a link,
+    /// a file or another repository: each existing component is checked, and
+    /// the first missing one ends the check.
+    pub fn check_creatable(root: &Path, path: &Path) -> Result<(), SafeError> {
+        let names = components_below(root, path)?;
+        let mut dir = match Dir::root(root) {
+            Err(SafeError::Missing(_)) => return Ok(()),
+            other => other?,
+        };
+        for name in names {
+            dir = match dir.child(&name) {
+                Err(SafeError::Missing(_)) => return Ok(()),
+                other => other?,
+            };
+        }
+        Ok(())
+    }
+
+    /// The child folder `name`, refused when it is a link, not a folder, `.git` or a repository.
+    pub fn child(&self, name: &OsStr) -> Result<Dir, SafeError> {
+        let path = self.path.join(name);
+        if name == ".git" {
+            return Err(SafeError::Repository(path));
+        }
+        let fd = match rustix::fs::openat(&self.fd, name, DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            // `O_NOFOLLOW | O_DIRECTORY` on a link fails with ENOTDIR on Linux, ELOOP elsewhere.
+            Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) if self.kind_of(name) == Some(Kind::Symlink) => {
+                return Err(SafeError::Symlink(path));
+            }
+            Err(error) => return Err(SafeError::from_errno(path, error)),
+        };
+        let child = Dir { fd, path };
+        if child.kind_of(OsStr::new(".git")).is_some() {
+            return Err(SafeError::Repository(child.path));
+        }
+        Ok(child)
+    }
+
+    /// The path this folder was reached by.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The entries, with their kinds (links not followed).
+    pub fn entries(&self) -> std::io::Result<Vec<(OsString, Kind)>> {
+        let mut out = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&self.fd)? {
+            let entry = entry?;
+            let name = OsStr::from_bytes(entry.file_name().to_bytes());
+            if name == "." || name == ".." {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                FileType::Unknown => match self.kind_of(name) {
+                    Some(kind) => kind,
+                    None => continue,
+                },
+                known => Kind::of(known),
+            };
+            out.push((name.to_os_string(), kind));
+        }
+        Ok(out)
+    }
+
+    /// What `name` is, without following it; `None` when it does not exist.
+    pub fn kind_of(&self, name: &OsStr) -> Option<Kind> {
+        self.stat(name).map(|(kind, _)| kind)
+    }
+
+    /// What `name` is and its size, without following it.
+    pub fn stat(&self, name: &OsStr) -> Option<(Kind, u64)> {
+        let stat = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        Some((Kind::of(FileType::from_raw_mode(stat.st_mode)), u64::try_from(stat.st_size).unwrap_or(0)))
+    }
+
+    /// True when `name` resolves (following a final link, as importlib does) to a regular file.
+    pub fn is_file(&self, name: &OsStr) -> bool {
+        rustix::fs::statat(&self.fd, name, AtFlags::empty())
+            .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+    }
+
+    /// `(device, inode)`: the identity of this folder, to see whether it was swapped.
+    pub fn identity(&self) -> std::io::Result<(u64, u64)> {
+        let stat = rustix::fs::fstat(&self.fd)?;
+        Ok((stat.st_dev, stat.st_ino))
+    }
+
+    /// Removes the file or link `name` (a folder is refused by the system).
+    pub fn remove_file(&self, name: &OsStr) -> std::io::Result<()> {
+        Ok(rustix::fs::unlinkat(&self.fd, name, AtFlags::empty())?)
+    }
+
+    /// Removes the empty folder `name`.
+    pub fn remove_dir(&self, name: &OsStr) -> std::io::Result<()> {
+        Ok(rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR)?)
+    }
+
+    /// Renames `from` to `to`, both in this folder.
+    pub fn rename(&self, from: &OsStr, to: &OsStr) -> std::io::Result<()> {
+        Ok(rustix::fs::renameat(&self.fd, from, &self.fd, to)?)
+    }
+
+    /// Opens the regular file `name` for reading (see [`open_regular`]).
+    pub fn open_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
+        open_checked(self.fd.as_fd(), name)
+    }
+}
+
+/// The names below `root` that lead to `path`; `..` or a path outside `root` is refused.
+fn components_below(root: &Path, path: &Path) -> Result<Vec<OsString>, SafeError> {
+    let relative = path.strip_prefix(root).map_err(|_| SafeError::Outside(path.to_path_buf()))?;
+    relative
+        .components()
+        .filter(|component| !matches!(component, Component::CurDir))
+        .map(|component| match component {
+            Component::Normal(name) => Ok(name.to_os_string()),
+            _ => Err(SafeError::Outside(path.to_path_buf())),
+        })
+        .collect()
+}
+
+fn open_checked(dir: std::os::fd::BorrowedFd<'_>, name: impl rustix::path::Arg) -> std::io::Result<std::fs::File> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+    if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) != FileType::RegularFile {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(std::fs::File::from(fd))
+}
+
+/// Opens `path` for reading only when it is a regular file: a final link is
+/// not followed and a FIFO or device is refused without blocking.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    // lstat first, so that a device is never opened at all (opening some has effects).
+    if !std::fs::symlink_metadata(path)?.file_type().is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    open_checked(rustix::fs::CWD, path)
+}
+
+/// Reads a source, which may be a link (importlib follows it), only when
+/// what it leads to is a regular file: a FIFO or a terminal never blocks.
+pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let fd = rustix::fs::openat(rustix::fs::CWD, path, flags, Mode::empty())?;
+    if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) != FileType::RegularFile {
+        return Err(not_regular());
+    }
+    let mut content = Vec::new();
+    std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut content)?;
+    Ok(content)
+}
+
+/// The trusted roots: the work tree, and the pycache prefix when one is set.
+#[derive(Clone, Debug)]
+pub struct Roots {
+    roots: Vec<PathBuf>,
+}
+
+impl Roots {
+    /// The roots for caches at `location` of the work tree `workdir`.
+    pub fn new(workdir: &Path, location: &CacheLocation) -> Roots {
+        let mut roots = vec![workdir.to_path_buf()];
+        if let CacheLocation::Prefix(prefix) = location {
+            roots.push(prefix.clone());
+        }
+        Roots { roots }
+    }
+
+    /// The deepest root that holds `path`.
+    pub fn root_of(&self, path: &Path) -> Option<&Path> {
+        self.roots
+            .iter()
+            .filter(|root| path.starts_with(root))
+            .max_by_key(|root| root.as_os_str().len())
+            .map(PathBuf::as_path)
+    }
+
+    /// Opens the folder `dir` from the root that holds it.
+    pub fn open(&self, dir: &Path) -> Result<Dir, SafeError> {
+        let root = self.root_of(dir).ok_or_else(|| SafeError::Outside(dir.to_path_buf()))?;
+        Dir::open_beneath(root, dir)
+    }
+
+    /// Opens the folder that holds `path`, and gives the file's name.
+    pub fn open_parent<'p>(&self, path: &'p Path) -> Result<(Dir, &'p OsStr), SafeError> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(SafeError::Outside(path.to_path_buf()));
+        };
+        Ok((self.open(parent)?, name))
+    }
+}
+
+/// A file that another process (a compile worker) writes under a temporary
+/// name in a verified folder, then renamed into place relative to that folder.
+/// The folder is checked again after the write: if it was swapped for
+/// something else meanwhile, nothing is renamed and the write is reported.
+#[derive(Debug)]
+pub struct Staged {
+    root: PathBuf,
+    dir: PathBuf,
+    identity: (u64, u64),
+    temporary: OsString,
+    name: OsString,
+}
+
+impl Staged {
+    /// Creates (or verifies) the folder of `target` below its root and picks a
+    /// temporary name beside it. `unique` tells apart files staged by one process.
+    pub fn prepare(roots: &Roots, target: &Path, unique: usize) -> Result<Staged, SafeError> {
+        let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+            return Err(SafeError::Outside(target.to_path_buf()));
+        };
+        let root = roots.root_of(parent).ok_or_else(|| SafeError::Outside(target.to_path_buf()))?;
+        let dir = Dir::create_beneath(root, parent)?;
+        if dir.kind_of(name).is_some_and(|kind| kind != Kind::File) {
+            return Err(SafeError::Io(target.to_path_buf(), not_regular()));
+        }
+        // `<name>.<digits>` is what an interrupted atomic write leaves, so a
+        // kill before the rename leaves a file `clean` recognises and removes.
+        let mut temporary = name.to_os_string();
+        temporary.push(format!(".{}{unique:06}", std::process::id()));
+        let identity = dir.identity().map_err(|error| SafeError::Io(parent.to_path_buf(), error))?;
+        Ok(Staged {
+            root: root.to_path_buf(),
+            dir: parent.to_path_buf(),
+            identity,
+            temporary,
+            name: name.to_os_string(),
+        })
+    }
+
+    /// Where the writer is to write.
+    pub fn temporary_path(&self) -> PathBuf {
+        self.dir.join(&self.temporary)
+    }
+
+    fn reopen(&self) -> Result<Dir, SafeError> {
+        let dir = Dir::open_beneath(&self.root, &self.dir)?;
+        match dir.identity() {
+            Ok(identity) if identity == self.identity => Ok(dir),
+            _ => Err(SafeError::Io(self.dir.clone(), std::io::Error::other("the folder was replaced while writing"))),
+        }
+    }
+
+    /// Renames the written file into place, if it is a regular file in the same folder.
+    pub fn commit(self) -> Result<(), SafeError> {
+        let dir = self.reopen()?;
+        let target = self.dir.join(&self.name);
+        let written = dir.kind_of(&self.temporary) == Some(Kind::File);
+        let replaceable = dir.kind_of(&self.name).is_none_or(|kind| kind == Kind::File);
+        if !written || !replaceable {
+            let _ = dir.remove_file(&self.temporary);
+            return Err(SafeError::Io(target, not_regular()));
+        }
+        dir.rename(&self.temporary, &self.name).map_err(|error| SafeError::Io(target, error))
+    }
+
+    /// Removes what the writer may have left.
+    pub fn discard(self) {
+        if let Ok(dir) = self.reopen()
+            && dir.kind_of(&self.temporary) == Some(Kind::File)
+        {
+            let _ = dir.remove_file(&self.temporary);
+        }
+    }
+}
+
+fn not_regular() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file; not replacing it")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_and_repositories_below_the_root_are_refused() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("real/sub")).unwrap();
+        std::fs::create_dir_all(root.join("nested/.git")).unwrap();
+        std::fs::create_dir_all(root.join("nested/inner")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
+        std::fs::write(root.join("file"), "").unwrap();
+        assert!(Dir::open_beneath(&root, &root.join("real/sub")).is_ok());
+        assert!(matches!(Dir::open_beneath(&root, &root.join("link/sub")), Err(SafeError::Symlink(_))));
+        assert!(matches!(Dir::open_beneath(&root, &root.join("link")), Err(SafeError::Symlink(_))));
+        assert!(matches!(Dir::open_beneath(&root, &root.join("nested/inner")), Err(SafeError::Repository(_))));
+        assert!(matches!(Dir::open_beneath(&root, &root.join("nested/.git")), Err(SafeError::Repository(_))));
+        assert!(matches!(Dir::open_beneath(&root, &root.join("file/x")), Err(SafeError::NotDir(_))));
+        assert!(matches!(Dir::open_beneath(&root, &root.join("missing")), Err(SafeError::Missing(_))));
+        assert!(matches!(Dir::open_beneath(&root, Path::new("/etc")), Err(SafeError::Outside(_))));
+        assert!(matches!(Dir::open_beneath(&root, &root.join("real/../link")), Err(SafeError::Outside(_))));
+        assert!(Dir::check_creatable(&root, &root.join("real/new/deeper")).is_ok());
+        assert!(Dir::check_creatable(&root, &root.join("link/new")).is_err());
+        let made = Dir::create_beneath(&root, &root.join("real/made/here")).unwrap();
+        assert_eq!(made.path(), root.join("real/made/here"));
+        assert!(Dir::create_beneath(&root, &root.join("link/made")).is_err());
+        assert!(
+            !root.join("real/made/x").exists() && !root.join("real/made").join("..").join("link").join("made").exists()
+        );
+    }
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path();
+        std::fs::write(root.join("file"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("file"), root.join("link")).unwrap();
+        let fifo = root.join("fifo");
+        rustix::fs::mknodat(rustix::fs::CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        assert!(open_regular(&root.join("file")).is_ok());
+        assert!(open_regular(&root.join("link")).is_err());
+        assert!(open_regular(&fifo).is_err());
+        let dir = Dir::root(root).unwrap();
+        assert!(dir.open_file(OsStr::new("fifo")).is_err());
+        assert!(dir.open_file(OsStr::new("link")).is_err());
+        assert!(dir.open_file(OsStr::new("file")).is_ok());
+    }
+
+    #[test]
+    fn a_staged_write_is_renamed_only_into_the_folder_it_was_verified_in() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().canonicalize().unwrap();
+        let roots = Roots::new(&root, &CacheLocation::Pycache);
+        let target = root.join("pkg/__pycache__/m.cpython-312.pyc");
+        let staged = Staged::prepare(&roots, &target, 1).unwrap();
+        std::fs::write(staged.temporary_path(), "new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+
+        // The folder is swapped for a link to another one between the check and the rename.
+        let staged = Staged::prepare(&roots, &target, 2).unwrap();
+        std::fs::write(staged.temporary_path(), "newer").unwrap();
+        std::fs::rename(root.join("pkg/__pycache__"), root.join("moved")).unwrap();
+        std::os::unix::fs::symlink(root.join("moved"), root.join("pkg/__pycache__")).unwrap();
+        assert!(staged.commit().is_err());
+        assert_eq!(std::fs::read(root.join("moved/m.cpython-312.pyc")).unwrap(), b"new");
+
+        // A FIFO at the target is never replaced.
+        std::fs::remove_file(root.join("pkg/__pycache__")).unwrap();
+        std::fs::create_dir(root.join("pkg/__pycache__")).unwrap();
+        rustix::fs::mknodat(rustix::fs::CWD, &target, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        assert!(Staged::prepare(&roots, &target, 3).is_err());
+    }
+}
