@@ -245,7 +245,10 @@ fn threads() -> usize {
 
 fn sort(findings: &mut [Finding]) {
     let rank = |id: &str| check::IDS.iter().position(|known| *known == id).unwrap_or(usize::MAX);
-    findings.sort_by(|a, b| (rank(a.id), &a.path, a.line, a.column).cmp(&(rank(b.id), &b.path, b.line, b.column)));
+    // Within one id, errors come first: the group is labelled by its first finding.
+    findings.sort_by(|a, b| {
+        (rank(a.id), a.severity, &a.path, a.line, a.column).cmp(&(rank(b.id), b.severity, &b.path, b.line, b.column))
+    });
 }
 
 /// `--fix`: ignore rules, untracked orphans and shadowing files, stale caches.
