@@ -52,14 +52,7 @@ fn a_fresh_clone_with_a_manager_configuration_rebuilds_after_checkout() {
     let clone = env.root().join("clone");
     env.git_in(env.root(), &["clone", "-q", env.repo.to_str().unwrap(), clone.to_str().unwrap()]);
     Run::from(env.command_in(common::binary(), &clone).arg("install").output().unwrap()).expect_code(0);
-    env.git_in(&clone, &["checkout", "-q", "one"]);
-    env.git_in(&clone, &["checkout", "-q", "main"]);
-    let caches: Vec<String> = std::fs::read_dir(clone.join("pkg/__pycache__"))
-        .expect("post-checkout wrote caches")
-        .flatten()
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(caches.iter().any(|name| name.starts_with("new.") && name.ends_with(".pyc")), "{caches:?}");
+    common::setups::assert_checkout_rebuilds(&env, &clone);
 }
 
 #[test]

@@ -9,18 +9,8 @@ mod common;
 
 use std::path::Path;
 
+use common::setups::{assert_checkout_rebuilds, readme_block};
 use common::{Run, TestEnv};
-
-/// The code block of the README that follows the marker `<!-- managers_real: name -->`.
-fn readme_block(name: &str) -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let marker = format!("<!-- managers_real: {name} -->");
-    let after = &readme[readme.find(&marker).unwrap_or_else(|| panic!("README has no {marker}")) + marker.len()..];
-    let start = after.find("```").unwrap();
-    let body = &after[start..];
-    let body = &body[body.find('\n').unwrap() + 1..];
-    body[..body.find("```").unwrap()].to_string()
-}
 
 /// A world where `pycache-guard` and the managers are on `PATH`, as after
 /// `pip install pycache-guard pre-commit` or `cargo install`, and whose every
@@ -62,16 +52,7 @@ fn assert_it_works(env: &TestEnv) {
     let report = env.run(&["check", "--select", "hooks-missing"]).expect_code(0);
     assert!(!report.stdout.contains("hooks-missing"), "{}", report.stdout);
 
-    // `git checkout` rebuilds.
-    let _ = std::fs::remove_dir_all(env.repo.join("pkg/__pycache__"));
-    env.git(&["checkout", "-q", "one"]);
-    env.git(&["checkout", "-q", "main"]);
-    let caches: Vec<String> = std::fs::read_dir(env.repo.join("pkg/__pycache__"))
-        .expect("the post-checkout hook wrote caches")
-        .flatten()
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(caches.iter().any(|name| name.starts_with("new.") && name.ends_with(".pyc")), "{caches:?}");
+    assert_checkout_rebuilds(env, &env.repo);
 
     // A commit of bytecode is blocked.
     env.write("stray.pyc", "bytecode");
