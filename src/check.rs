@@ -309,35 +309,30 @@ fn stale_message(cache: &Path, source: &Path) -> String {
     }
 }
 
-/// The info finding when no pycache-guard hook runs in this repository.
+/// The hooks that do not run pycache-guard, judged as `install` judges them:
+/// by what is installed in the hooks folder, not by which configuration
+/// files exist.
 pub fn hooks_missing(workdir: &Path, hooks_dir: &Path) -> Option<Finding> {
-    let ours = crate::shim::SHIMS
-        .iter()
-        .any(|shim| std::fs::read(hooks_dir.join(shim.name)).is_ok_and(|content| crate::shim::is_ours(&content)));
-    let managed = [
-        ".pre-commit-config.yaml",
-        ".pre-commit-config.yml",
-        "prek.toml",
-        "lefthook.yml",
-        ".lefthook.yml",
-        "lefthook.yaml",
-    ]
-    .iter()
-    .map(|name| workdir.join(name))
-    .chain(std::fs::read_dir(workdir.join(".husky")).into_iter().flatten().flatten().map(|entry| entry.path()))
-    .any(|config| {
-        std::fs::read_to_string(config)
-            .is_ok_and(|text| text.contains("pycache-guard") || text.contains("forbid-pycache"))
-    });
-    (!ours && !managed).then(|| Finding {
-        id: "hooks-missing",
-        severity: Severity::Info,
-        path: None,
-        line: None,
-        column: None,
-        message: "the pycache-guard hooks are not installed and no hook manager runs them".into(),
-        hint: "install them with `pycache-guard install`".into(),
-    })
+    let survey = crate::manager::survey(workdir, hooks_dir);
+    let missing: Vec<String> = survey.missing().iter().map(|status| format!("`{}`", status.hook)).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let (message, hint) = match survey.installed {
+        Some(manager) => (
+            format!("{} runs the hooks here, but not pycache-guard on {}", manager.name(), missing.join(", ")),
+            "`pycache-guard install` prints what to add to its configuration".to_string(),
+        ),
+        None if missing.len() == survey.hooks.len() => (
+            "the pycache-guard hooks are not installed and no hook manager runs them".to_string(),
+            "install them with `pycache-guard install`".to_string(),
+        ),
+        None => (
+            format!("no pycache-guard hook runs on {}", missing.join(", ")),
+            "install them with `pycache-guard install`".to_string(),
+        ),
+    };
+    Some(Finding { id: "hooks-missing", severity: Severity::Info, path: None, line: None, column: None, message, hint })
 }
 
 /// What the syntax check found.

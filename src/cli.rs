@@ -66,9 +66,10 @@ pub enum Command {
     ///
     /// Installs shims into the hooks folder git uses (`git rev-parse --git-path
     /// hooks`), honouring a `core.hooksPath` set in the repository. A hook that
-    /// is already there and is not ours is kept and runs first. When the
-    /// repository uses a hook manager (pre-commit, prek, lefthook, husky), the
-    /// configuration to add is printed instead.
+    /// is already there and is not ours is kept and runs first. When a hook
+    /// manager's scripts are installed (pre-commit, prek, lefthook, husky),
+    /// what its configuration still lacks is printed instead, and the exit
+    /// status is 1 until it runs pycache-guard on every hook.
     Install(InstallArgs),
 
     /// Remove our hook shims, restoring any hook they chained.

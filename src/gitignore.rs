@@ -30,6 +30,20 @@ pub struct Rule {
     pub probes: &'static [(&'static str, bool)],
 }
 
+impl Rule {
+    /// Whether this rule, on its own at the root, would ignore `path`: a
+    /// `__pycache__` component for the folder rule, the file name's ending for
+    /// the others.
+    pub fn would_ignore(&self, path: &[u8]) -> bool {
+        let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+        match self.line {
+            "__pycache__/" => path.split(|&byte| byte == b'/').rev().skip(1).any(|part| part == b"__pycache__"),
+            "*.py[cod]" => [&b".pyc"[..], b".pyo", b".pyd"].iter().any(|suffix| name.ends_with(suffix)),
+            _ => name.ends_with(b"$py.class"),
+        }
+    }
+}
+
 /// The bytecode lines of the widely used Python `.gitignore` template.
 pub const RULES: [Rule; 3] = [
     Rule {

@@ -4,7 +4,8 @@
 //! The binary (`src/main.rs`) is a thin shell over [`run`]. The library is
 //! split by concern: [`artifact`] knows what bytecode is, [`guard`] judges a
 //! staged set, [`git`] is the only door to git, [`index`] reads big indexes
-//! fast, [`shim`] installs hooks, and `commands` turns all of it into output.
+//! fast, [`shim`] installs hooks, [`manager`] judges hook managers, and
+//! `commands` turns all of it into output.
 
 pub mod artifact;
 pub mod changes;
@@ -22,6 +23,7 @@ pub mod gitignore;
 pub mod guard;
 pub mod index;
 pub mod interpreter;
+pub mod manager;
 pub mod output;
 pub mod paths;
 pub mod pyc;

@@ -128,7 +128,7 @@ fn human_report_groups_findings_and_ends_with_a_summary() {
     assert!(out.contains("info[hooks-missing]: 1 finding"), "{out}");
     assert!(out.contains("bytecode footprint"), "{out}");
     assert!(out.contains(&python.tag), "stats by tag: {out}");
-    assert!(out.trim_end().lines().last().unwrap().starts_with("check failed: 4 errors, 5 warnings, 1 note"), "{out}");
+    assert!(out.trim_end().lines().last().unwrap().starts_with("check failed: 3 errors, 5 warnings, 2 notes"), "{out}");
 }
 
 #[test]

@@ -47,6 +47,8 @@ struct Scope<'a> {
     interpreters: Vec<Interpreter>,
     /// `--stats` needs the walk even when no disk finding is selected.
     stats: bool,
+    /// Sources the configuration excludes: never compiled, so never syntax-checked.
+    exclude: globset::GlobSet,
 }
 
 impl Scope<'_> {
@@ -81,6 +83,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         selected,
         interpreters: Vec::new(),
         stats: args.stats,
+        exclude: super::exclude_globs(&config.exclude)?,
         index,
     };
     if scope.wants("syntax-error") || scope.wants("stale-bytecode") || args.fix {
@@ -125,30 +128,16 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
             .extend(check::tracked_bytecode(&scope.index, &scope.allow, &scope.workdir, &|path| scope.within(path)));
     }
     if scope.wants("gitignore-missing") {
-        let survey = super::gitignore::survey(scope.repo)?;
-        for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
-            let evidence = rule
-                .evidence()
-                .map(|(path, dir)| format!("{}{}", path.to_str_lossy(), if dir { "/" } else { "" }))
-                .unwrap_or_default();
-            out.findings.push(Finding {
-                id: "gitignore-missing",
-                severity: Severity::Error,
-                path: Some(scope.workdir.join(".gitignore")),
-                line: None,
-                column: None,
-                message: format!("ignore rule `{}` is missing: `{evidence}` is not ignored", rule.rule.line),
-                hint: "add the missing rules with `pycache-guard gitignore`".into(),
-            });
-        }
+        out.findings.extend(gitignore_findings(scope)?);
     }
     let disk_ids = ["shadowing-bytecode", "orphan-bytecode", "stale-bytecode"];
     if disk_ids.iter().any(|id| scope.wants(id)) || scope.stats {
         gather_disk(scope, &mut out);
     }
     if syntax && scope.wants("syntax-error") {
-        let sources: Vec<BString> =
-            crate::rebuild::tracked_sources(&scope.index).filter(|source| scope.within(source)).collect();
+        let sources: Vec<BString> = crate::rebuild::tracked_sources(&scope.index)
+            .filter(|source| scope.within(source) && !scope.exclude.is_match(source.to_path_lossy()))
+            .collect();
         let run = check::check_syntax(
             &scope.workdir,
             &sources,
@@ -167,6 +156,58 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
     }
     sort(&mut out.findings);
     Ok(out)
+}
+
+/// One finding per missing bytecode rule. Severity follows harm: it is an
+/// error only when untracked bytecode that the rule would ignore exists in
+/// the work tree and is let through now; otherwise a note naming the rule.
+fn gitignore_findings(scope: &Scope<'_>) -> Result<Vec<Finding>> {
+    let survey = super::gitignore::survey(scope.repo)?;
+    let mut findings = Vec::new();
+    let mut let_through: Option<Vec<Vec<u8>>> = None;
+    for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
+        let visible = match &let_through {
+            Some(paths) => paths,
+            None => let_through.insert(
+                scope
+                    .repo
+                    .visible_files()?
+                    .into_iter()
+                    .filter(|path| crate::artifact::is_bytecode_path(path) && !scope.index.contains(path))
+                    .collect(),
+            ),
+        };
+        let caught: Vec<&Vec<u8>> = visible.iter().filter(|path| rule.rule.would_ignore(path)).collect();
+        let line = rule.rule.line;
+        let finding = if caught.is_empty() {
+            Finding {
+                id: "gitignore-missing",
+                severity: Severity::Info,
+                path: Some(scope.workdir.join(".gitignore")),
+                line: None,
+                column: None,
+                message: format!("ignore rule `{line}` is not in effect; no bytecode it would ignore exists yet"),
+                hint: "add the missing rules with `pycache-guard gitignore`".into(),
+            }
+        } else {
+            let shown: Vec<String> = caught.iter().take(3).map(|path| format!("`{}`", path.to_str_lossy())).collect();
+            let more = if caught.len() > 3 { format!(" and {} more", caught.len() - 3) } else { String::new() };
+            Finding {
+                id: "gitignore-missing",
+                severity: Severity::Error,
+                path: Some(scope.workdir.join(".gitignore")),
+                line: None,
+                column: None,
+                message: format!(
+                    "ignore rule `{line}` is missing, so untracked bytecode can be committed: {}{more}",
+                    shown.join(", ")
+                ),
+                hint: "add the missing rules with `pycache-guard gitignore`".into(),
+            }
+        };
+        findings.push(finding);
+    }
+    Ok(findings)
 }
 
 /// Walks the work tree for bytecode and judges what it finds.
@@ -205,7 +246,10 @@ fn threads() -> usize {
 
 fn sort(findings: &mut [Finding]) {
     let rank = |id: &str| check::IDS.iter().position(|known| *known == id).unwrap_or(usize::MAX);
-    findings.sort_by(|a, b| (rank(a.id), &a.path, a.line, a.column).cmp(&(rank(b.id), &b.path, b.line, b.column)));
+    // Within one id, errors come first: the group is labelled by its first finding.
+    findings.sort_by(|a, b| {
+        (rank(a.id), a.severity, &a.path, a.line, a.column).cmp(&(rank(b.id), b.severity, &b.path, b.line, b.column))
+    });
 }
 
 /// `--fix`: ignore rules, untracked orphans and shadowing files, stale caches.

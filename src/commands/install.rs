@@ -1,10 +1,21 @@
-//! `pycache-guard install`: put the hook shims in place.
+//! `pycache-guard install`: put the hook shims in place, or, where a hook
+//! manager's scripts are installed, say what its configuration still lacks.
+//!
+//! The judgement is [`crate::manager::survey`] of the hooks folder: a
+//! manager's configuration file alone installs nothing, so with no manager
+//! installed our shims go in. Exit status: 0 when every hook runs
+//! pycache-guard afterwards (installed now or already), 1 when nothing was
+//! installed because a manager owns the hooks and its configuration or its
+//! installed hook types still lack pycache-guard, 2 on failure.
+
+use std::path::Path;
 
 use anyhow::Result;
 
 use crate::cli::InstallArgs;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
+use crate::manager::{self, Manager, snippet};
 use crate::output::code;
 use crate::shim::{self, Installed, Shim};
 
@@ -29,22 +40,24 @@ pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
         .into());
     }
     let hooks_dir = repo.hooks_dir()?;
+    let survey = manager::survey(&workdir, &hooks_dir);
     if !args.force
-        && let Some(manager) = shim::detect_manager(&workdir, &hooks_dir)
+        && let Some(manager) = survey.installed
     {
-        context.printer.warning(format!(
-            "this repository uses {}; add pycache-guard to {} instead of installing git hooks:",
-            manager.name(),
-            code(manager.config_file())
-        ));
-        context.printer.data(manager.snippet().trim_end());
-        context.printer.hint("`pycache-guard install --force` installs the git hooks anyway");
-        return Ok(ExitStatus::Success);
+        return Ok(advise(context, manager, &survey, &workdir, &hooks_dir));
     }
+    install_shims(context, &hooks_dir, &shims)?;
+    if !args.force {
+        mention_configured_managers(context, &survey, &workdir);
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn install_shims(context: &Context, hooks_dir: &Path, shims: &[Shim]) -> Result<()> {
     let exe = std::env::current_exe()?;
     let exe = exe.canonicalize().unwrap_or(exe);
-    for shim in shims {
-        let outcome = shim::install(&hooks_dir, shim, &exe)?;
+    for &shim in shims {
+        let outcome = shim::install(hooks_dir, shim, &exe)?;
         let hook = code(hooks_dir.join(shim.name).display());
         match outcome {
             Installed::Created => context.printer.info(format!("installed the {} hook: {hook}", shim.name)),
@@ -59,7 +72,87 @@ pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
             )),
         }
     }
-    Ok(ExitStatus::Success)
+    Ok(())
+}
+
+/// Our shims are in; a manager configured but not installed could run us instead.
+fn mention_configured_managers(context: &Context, survey: &manager::Survey, workdir: &Path) {
+    let Some((manager, config)) = survey.configured.first() else { return };
+    let file = crate::display::sanitize_text(&config.strip_prefix(workdir).unwrap_or(config).to_string_lossy());
+    context.printer.hint(format!(
+        "this project also configures {} ({}), which is not installed here; to run pycache-guard through it instead, run `pycache-guard uninstall`, then `{}`, then `pycache-guard install` again: it prints what to add",
+        manager.name(),
+        code(file),
+        manager.install_command(),
+    ));
+}
+
+fn list(hooks: &[&str]) -> String {
+    hooks.iter().map(code).collect::<Vec<_>>().join(", ")
+}
+
+/// A manager owns the hooks: says what still keeps it from running us.
+fn advise(
+    context: &Context,
+    manager: Manager,
+    survey: &manager::Survey,
+    workdir: &Path,
+    hooks_dir: &Path,
+) -> ExitStatus {
+    let missing: Vec<&str> = survey.missing().iter().map(|status| status.hook).collect();
+    let folder = code(hooks_dir.display());
+    if missing.is_empty() {
+        let hooks: Vec<&str> = survey.hooks.iter().map(|status| status.hook).collect();
+        let hooks = list(&hooks);
+        context.printer.info(format!("{} runs pycache-guard on {hooks}; nothing to install", manager.name()));
+        return ExitStatus::Success;
+    }
+    let not_installed = survey.not_installed();
+    if not_installed.len() == missing.len() {
+        context.printer.warning(format!(
+            "the hooks in {folder} are run by {}, and its configuration runs pycache-guard, but it has not installed the {} hooks",
+            manager.name(),
+            list(&not_installed)
+        ));
+    } else {
+        context.printer.warning(format!(
+            "the hooks in {folder} are run by {}, and it does not run pycache-guard on {}; add it to its configuration instead of installing git hooks",
+            manager.name(),
+            list(&missing)
+        ));
+    }
+    let advice = snippet::advice(manager, survey, workdir, hooks_dir);
+    for piece in &advice.pieces {
+        context.printer.hint(format!("add this {}:", piece.place));
+        context.printer.data(&piece.text);
+    }
+    if !advice.commands.is_empty() {
+        let commands: Vec<String> = advice.commands.iter().map(code).collect();
+        let then = if advice.pieces.is_empty() { "run" } else { "then run" };
+        let mut line = format!("{then} {}", commands.join(", then "));
+        if let Some(alternative) = &advice.alternative {
+            line.push_str(&format!(" (or, without changing the configuration, {})", code(alternative)));
+        }
+        context.printer.hint(line);
+    }
+    if !on_path("pycache-guard") {
+        context.printer.warning(
+            "`pycache-guard` is not on your `PATH`, so these hooks cannot find it; install it with `pip install pycache-guard`, `uv tool install pycache-guard`, `pipx install pycache-guard` or `cargo install pycache-guard`",
+        );
+    }
+    context.printer.hint("`pycache-guard install --force` installs our git hooks anyway");
+    ExitStatus::Findings
+}
+
+/// Whether a program of that name is on `PATH`, as the hook's shell would find it.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).filter(|dir| dir.is_absolute()).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 /// The shims to install: those named with `--hook`, or the defaults.

@@ -211,3 +211,13 @@ pub fn hint_for(error: &anyhow::Error) -> Option<String> {
     }
     None
 }
+
+/// The configuration's `exclude` globs, matched from the repository root
+/// (`*` stays within a folder).
+pub fn exclude_globs(globs: &[String]) -> Result<globset::GlobSet> {
+    let mut exclude = globset::GlobSetBuilder::new();
+    for glob in globs {
+        exclude.add(globset::GlobBuilder::new(glob).literal_separator(true).build()?);
+    }
+    Ok(exclude.build()?)
+}

@@ -330,10 +330,6 @@ fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Re
     }
     optimize.sort_unstable();
     optimize.dedup();
-    let mut exclude = globset::GlobSetBuilder::new();
-    for glob in &config.exclude {
-        exclude.add(globset::GlobBuilder::new(glob).literal_separator(true).build()?);
-    }
     // A hook honours PYTHONDONTWRITEBYTECODE: it only removes what would lie.
     let compile = !(options.hook && set("PYTHONDONTWRITEBYTECODE").is_some());
     Ok(Settings {
@@ -344,7 +340,7 @@ fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Re
         default_mode,
         location,
         compile,
-        exclude: exclude.build()?,
+        exclude: super::exclude_globs(&config.exclude)?,
         jobs: options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         timeout: options.timeout,
     })

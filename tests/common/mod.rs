@@ -5,6 +5,7 @@
 
 pub mod hook_repo;
 pub mod python;
+pub mod setups;
 pub mod tools;
 
 use std::ffi::OsStr;

@@ -1,4 +1,4 @@
-//! Test-only Python tools (pre-commit, prek, pyclean) in a throwaway
+//! Test-only Python tools (pre-commit, prek, lefthook, maturin, uv, pyclean) in a throwaway
 //! virtualenv under cargo's target folder, created on first use. `.ci/run`
 //! creates the same venv ahead of time; either way nothing is installed into
 //! the system.
@@ -8,7 +8,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Pinned versions of the tools the tests drive.
-pub const REQUIREMENTS: [&str; 3] = ["pre-commit==4.7.0", "prek==0.5.11", "pyclean==3.7.0"];
+/// uv sits beside prek so that prek's `language: python` finds it instead of downloading one.
+pub const REQUIREMENTS: [&str; 6] =
+    ["pre-commit==4.7.0", "prek==0.5.11", "pyclean==3.7.0", "lefthook==2.2.2", "maturin==1.16.0", "uv==0.13.7"];
 
 /// The virtualenv's `bin` folder, created (once per machine) if missing.
 pub fn venv_bin() -> &'static Path {
