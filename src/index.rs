@@ -50,6 +50,9 @@ pub struct IndexEntry<'a> {
     pub mode: u32,
     /// 0 for normal entries, 1 to 3 for conflict stages.
     pub stage: u32,
+    /// The later of the entry's ctime and mtime, in whole seconds: when git
+    /// last wrote or refreshed the file (the record's "written since").
+    pub changed: u32,
 }
 
 /// A range of the mapped file or of the `extra` buffer, in 32-bit offsets so
@@ -77,6 +80,8 @@ struct Entry {
     path: Slot,
     id: Slot,
     mode: u32,
+    /// The later of ctime and mtime, in seconds.
+    changed: u32,
     stage: u8,
     /// Path and id live in `extra` rather than in the mapped file.
     in_extra: bool,
@@ -168,6 +173,7 @@ impl Index {
             id: self.bytes(entry.id, entry.in_extra),
             mode: entry.mode,
             stage: u32::from(entry.stage),
+            changed: entry.changed,
         }
     }
 
@@ -280,6 +286,8 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
     for _ in 0..count {
         let start = at;
         let mode = be32(data, at + 24)?;
+        // ctime seconds at 0, mtime seconds at 8.
+        let changed = be32(data, at)?.max(be32(data, at + 8)?);
         let id = at + STAT_BYTES..at + STAT_BYTES + hash_len;
         let flags = be16(data, id.end)?;
         at = id.end + 2;
@@ -306,7 +314,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             extra.extend_from_slice(&data[id]);
             at += cursor + suffix_len + 1;
             let (path, id) = (Slot::new(previous.clone())?, Slot::new(id_start..extra.len())?);
-            Entry { path, id, mode, stage, in_extra: true }
+            Entry { path, id, mode, changed, stage, in_extra: true }
         } else {
             let declared = usize::from(flags & NAME_MASK);
             let len = if declared < usize::from(NAME_MASK) {
@@ -321,7 +329,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             let entry_len = (at + len - start + 8) & !7;
             let (path, id) = (Slot::new(at..at + len)?, Slot::new(id)?);
             at = start + entry_len;
-            Entry { path, id, mode, stage, in_extra: false }
+            Entry { path, id, mode, changed, stage, in_extra: false }
         };
         if at > end {
             return Err("entries run into the checksum");
@@ -455,6 +463,7 @@ fn merge_split(shared: &Index, split: &Index, link: &Link) -> Result<Index, &'st
             path: Slot::new(path_start..id_start)?,
             id: Slot::new(id_start..extra.len())?,
             mode: entry.mode,
+            changed: entry.changed,
             stage: entry.stage as u8,
             in_extra: true,
         });

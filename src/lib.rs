@@ -26,6 +26,7 @@ pub mod output;
 pub mod paths;
 pub mod pyc;
 pub mod rebuild;
+pub mod record;
 pub mod shim;
 pub mod state;
 pub mod sweep;

@@ -220,6 +220,74 @@ pub fn freshness(
     })
 }
 
+/// True when an interpreter with this magic number writes hash-based pycs (PEP 552, 3.7).
+pub fn supports_hash_pycs(magic: u16) -> bool {
+    magic >= FIRST_WITH_FLAGS
+}
+
+/// What [`settle_racy`] did with a checked-hash cache written for a racy source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Rewritten as the timestamp pyc `py_compile` would write today.
+    Rewritten,
+    /// The source was modified in this very second: try again later.
+    StillRacy,
+    /// The cache no longer is that checked-hash pyc of this source (the
+    /// source changed, Python or a rebuild rewrote it, it is gone): nothing
+    /// to do here, and a stale one is left to the rebuild or to Python.
+    Gone,
+}
+
+/// Rewrites a checked-hash cache that was written for a racy source as a
+/// timestamp pyc, once the source's second has passed.
+///
+/// The body of a pyc (`marshal.dumps(code)`) does not depend on the
+/// invalidation mode: `py_compile` writes the same bytes after either
+/// header, so only the 16-byte header changes and no interpreter is started.
+/// The content is verified first (the hash in the header against the source
+/// bytes), and the source is stat-ed before and after reading it, so that a
+/// write in between is never stamped as fresh. A source whose whole-second
+/// mtime is before `now` cannot be rewritten unseen any more: any later
+/// write gets a later second, which the timestamp header then rejects.
+pub fn settle_racy(cache: &Path, source: &Path, now: i64) -> std::io::Result<Settled> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |meta: &std::fs::Metadata| {
+        (meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino())
+    };
+    let Ok(before) = std::fs::metadata(source) else { return Ok(Settled::Gone) };
+    if python_mtime(before.mtime(), before.mtime_nsec()) >= now {
+        return Ok(Settled::StillRacy);
+    }
+    let folder = cache.parent().unwrap_or(Path::new("."));
+    let is_plain = |path: &Path, dir: bool| {
+        std::fs::symlink_metadata(path).is_ok_and(|meta| if dir { meta.is_dir() } else { meta.is_file() })
+    };
+    if !is_plain(folder, true) || !is_plain(cache, false) {
+        return Ok(Settled::Gone);
+    }
+    let data = std::fs::read(cache)?;
+    let Ok(header) = parse_header(&data) else { return Ok(Settled::Gone) };
+    let Validation::CheckedHash(hash) = header.validation else { return Ok(Settled::Gone) };
+    if data.len() < HEADER_LEN || source_hash(header.magic, &std::fs::read(source)?) != hash {
+        return Ok(Settled::Gone);
+    }
+    let after = std::fs::metadata(source)?;
+    if identity(&after) != identity(&before) {
+        return Ok(Settled::Gone);
+    }
+    let mtime = python_mtime(after.mtime(), after.mtime_nsec()) as u64 & 0xFFFF_FFFF;
+    let mut rewritten = data[..4].to_vec();
+    rewritten.extend_from_slice(&0u32.to_le_bytes());
+    rewritten.extend_from_slice(&(mtime as u32).to_le_bytes());
+    rewritten.extend_from_slice(&((after.size() & 0xFFFF_FFFF) as u32).to_le_bytes());
+    rewritten.extend_from_slice(&data[HEADER_LEN..]);
+    let mut temporary = tempfile::Builder::new().prefix(".pycache-guard-").tempfile_in(folder)?;
+    std::io::Write::write_all(&mut temporary, &rewritten)?;
+    temporary.as_file().set_permissions(std::fs::metadata(cache)?.permissions())?;
+    temporary.persist(cache).map_err(|error| error.error)?;
+    Ok(Settled::Rewritten)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
