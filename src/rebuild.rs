@@ -138,9 +138,11 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
 /// every cache it has already describes it; a source that only changed in
 /// history (a commit of your own edit) is compiled only when one of its
 /// caches would lie or is stale, since Python writes missing caches itself.
-/// The window starts a second early: the index keeps whole seconds, and a
-/// file written in the second the last reconcile started may have been
-/// written after it read the index.
+/// `since` is in nanoseconds. For sources with caches the window starts a
+/// second early (file-system clocks are coarser than the system clock, and
+/// the check is one `stat`); a source without caches is compiled only when
+/// written strictly after `since`, so that one that does not compile is not
+/// retried by every hook of the same command. Missing a cache never lies.
 pub fn reconcile_targets(changes: &[Change], index: &Index, since: i64, settings: &Settings, targets: &mut Targets) {
     let mut candidates: BTreeMap<BString, bool> = BTreeMap::new();
     for change in changes.iter().filter(|change| is_source(&change.path) && crate::changes::is_safe_path(&change.path))
@@ -156,13 +158,13 @@ pub fn reconcile_targets(changes: &[Change], index: &Index, since: i64, settings
     }
     let written = index.entries().filter(|e| {
         e.stage == 0
-            && i64::from(e.changed) + 1 >= since
+            && e.changed + 1_000_000_000 >= since
             && is_file_mode(e.mode)
             && is_source(e.path)
             && crate::changes::is_safe_path(e.path)
     });
     for entry in written {
-        candidates.insert(entry.path.to_owned(), true);
+        candidates.insert(entry.path.to_owned(), entry.changed > since);
     }
     let mut listing = CacheListing::default();
     for (source, written) in candidates {
@@ -171,7 +173,15 @@ pub fn reconcile_targets(changes: &[Change], index: &Index, since: i64, settings
         }
         let absolute = crate::paths::in_workdir(&settings.workdir, &source);
         let caches = listing.of(&absolute, &settings.location);
-        let wanted = if caches.is_empty() { written } else { caches.iter().any(|cache| is_outdated(cache, &absolute)) };
+        // Written since the record: compile unless the caches describe it.
+        // Otherwise only a cache that would lie is worth a compile: a stale
+        // one Python rewrites itself, and retrying it (a syntax error) in
+        // every hook of one command would repeat the same warning.
+        let wanted = match (caches.is_empty(), written) {
+            (true, _) => written,
+            (false, true) => caches.iter().any(|cache| is_outdated(cache, &absolute)),
+            (false, false) => caches.iter().any(|cache| is_outdated(cache, &absolute) && would_load(cache, &absolute)),
+        };
         if wanted {
             targets.compile.insert(source);
         }

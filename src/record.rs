@@ -74,7 +74,7 @@ pub struct RacyCache {
 pub struct Record {
     /// The commit `HEAD` named, or `None` on an unborn branch.
     pub head: Option<String>,
-    /// When that reconcile started, in whole seconds since the epoch.
+    /// When that reconcile started, in nanoseconds since the epoch.
     pub since: i64,
     /// Caches to verify and rewrite as timestamp pycs later.
     pub racy: Vec<RacyCache>,
@@ -95,7 +95,7 @@ fn path(git_dir: &Path) -> PathBuf {
     crate::state::dir(git_dir).join("record")
 }
 
-/// Reads the record; `now` (seconds) rejects one from the future.
+/// Reads the record; `now` (nanoseconds) rejects one from the future.
 pub fn load(git_dir: &Path, now: i64) -> Loaded {
     let data = match std::fs::read(path(git_dir)) {
         Ok(data) => data,
@@ -103,7 +103,7 @@ pub fn load(git_dir: &Path, now: i64) -> Loaded {
         Err(error) => return Loaded::Untrusted(format!("the record cannot be read ({error})")),
     };
     match parse(&data) {
-        Some(record) if record.since > now + 1 => {
+        Some(record) if record.since > now + 1_000_000_000 => {
             Loaded::Untrusted("the record is from the future (the clock moved back)".into())
         }
         Some(record) => Loaded::Found(record),
@@ -160,11 +160,16 @@ pub fn store(git_dir: &Path, record: &Record) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Seconds since the epoch now.
-pub fn now_seconds() -> i64 {
+/// Nanoseconds since the epoch now.
+pub fn now_nanos() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Whole seconds since the epoch now, as importlib compares mtimes.
+pub fn now_seconds() -> i64 {
+    now_nanos().div_euclid(1_000_000_000)
 }
 
 #[cfg(test)]
@@ -175,7 +180,7 @@ mod tests {
     fn records_round_trip_and_bad_ones_are_refused() {
         let record = Record {
             head: Some("a".repeat(40)),
-            since: 1_795_000_000,
+            since: 1_795_000_000_123_456_789,
             racy: vec![RacyCache { source: "pkg/m\nx.py".into(), cache: "/w/pkg/__pycache__/m\nx.pyc".into() }],
         };
         assert_eq!(parse(&render(&record)), Some(record.clone()));

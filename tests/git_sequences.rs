@@ -550,3 +550,75 @@ fn worktree_add_compiles_the_new_work_tree() {
     }
     assert!(Path::new(&linked).join(".git").is_file());
 }
+
+#[test]
+fn check_calls_a_cache_that_validates_for_other_content_an_error() {
+    let python = python::default();
+    let mut env = TestEnv::new();
+    env.use_python(&python.path);
+    env.write(".gitignore", "__pycache__/\n");
+    env.write("lying.py", "V = 0\n");
+    env.write("stale.py", "V = 0\n");
+    env.commit_all("base");
+    // The same second for the lying cache's header and its source's new content,
+    // the cache file itself written before that content: Python would run `V = 0`.
+    let script = r#"
+import os, py_compile
+T = 1_700_000_000
+for name in ('lying', 'stale'):
+    os.utime(name + '.py', ns=(T * 10**9 + 100_000_000,) * 2)
+    cfile = py_compile.compile(name + '.py', doraise=True)
+    os.utime(cfile, ns=(T * 10**9 + 200_000_000,) * 2)
+    with open(name + '.py', 'w') as handle:
+        handle.write('V = 1\n')
+os.utime('lying.py', ns=(T * 10**9 + 500_000_000,) * 2)
+os.utime('stale.py', ns=((T + 5) * 10**9,) * 2)
+"#;
+    env.python(python, &["-c", script]).expect_code(0);
+    let run = env.python(python, &["-B", "-c", "import lying, stale; print(lying.V, stale.V)"]);
+    assert_eq!(run.stdout, "0 1\n", "the set-up must build a lying cache\n{}", run.stderr);
+    let run = env.run(&["check", "--no-syntax", "--select", "stale-bytecode", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("check prints JSON");
+    let severity = |module: &str| {
+        let findings = report["findings"].as_array().unwrap();
+        let found = findings.iter().find(|f| f["path"].as_str().unwrap_or_default().contains(module));
+        found.map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(severity("lying.").as_deref(), Some("error"), "{}", run.stdout);
+    assert_eq!(severity("stale.").as_deref(), Some("warning"), "{}", run.stdout);
+    assert_eq!(run.code, 1, "a lying cache fails the check\n{}", run.stdout);
+}
+
+/// The flags word of a pyc header: 0 timestamp, 3 checked hash.
+fn pyc_flags(path: &Path) -> u32 {
+    let data = std::fs::read(path).unwrap();
+    u32::from_le_bytes([data[4], data[5], data[6], data[7]])
+}
+
+#[test]
+fn a_racy_source_gets_a_checked_hash_cache_until_its_second_has_passed() {
+    let world = World::new();
+    world.branch("racy", &[&[("f.py", 1)]]);
+    world.git(&["checkout", "-q", "base"]);
+    world.git(&["checkout", "-q", "racy"]);
+    let cache = world.env.repo.join(format!("__pycache__/f.{}.pyc", world.python.tag));
+    let source_second = std::fs::metadata(world.env.repo.join("f.py")).unwrap().modified().unwrap();
+    let compiled_second = std::fs::metadata(&cache).unwrap().modified().unwrap();
+    let seconds = |time: SystemTime| time.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    if seconds(source_second) == seconds(compiled_second) {
+        assert_eq!(pyc_flags(&cache), 3, "a same-second compile must write a checked-hash pyc");
+    }
+    // A same-size rewrite in that second cannot fake it.
+    world.edit("f.py", 7);
+    let run = world.env.python(world.python, &["-B", "-c", "import f; print(f.V)"]);
+    assert_eq!(run.stdout, "7\n", "{}", run.stderr);
+    world.edit("f.py", 1);
+    // Once the second has passed, any hook rewrites the header as the timestamp pyc py_compile writes.
+    std::thread::sleep(Duration::from_millis(1100));
+    world.git(&["commit", "-q", "--allow-empty", "-m", "later"]);
+    assert_eq!(pyc_flags(&cache), 0, "the racy cache was not settled");
+    let settled = std::fs::read(&cache).unwrap();
+    let mut command = world.env.command_in(&world.python.path, &world.env.repo);
+    assert!(command.args(["-m", "py_compile", "f.py"]).status().unwrap().success());
+    assert!(std::fs::read(&cache).unwrap() == settled, "the settled cache differs from `python -m py_compile`");
+}

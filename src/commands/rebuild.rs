@@ -78,7 +78,7 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
         dry_run: args.dry_run,
         hook: args.hook,
         background: args.background,
-        reconcile: args.hook || no_selection(args),
+        reconcile: args.hook || args.all || no_selection(args),
         label: if args.hook { "rebuild --hook".into() } else { "rebuild".into() },
     };
     guarded(context, &options, || {
@@ -256,10 +256,20 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     let workdir = repo.workdir()?.to_path_buf();
     // Taken before git's state is read, so that whatever git writes from now
     // on is newer than the record this run writes.
-    let began = record::now_seconds();
+    let began = record::now_nanos();
     // Held from the record's read to its write: two hooks never interleave.
     let lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
     let mut baseline = if options.reconcile { Some(Baseline::resolve(context, repo, began)) } else { None };
+    // A first record needs more than a stale scan from a hook that names no
+    // commits (post-index-change): that scan compiles no new file, and the
+    // record would then hide the new files from the hooks that follow.
+    if let Some(found) = &baseline
+        && found.since.is_none()
+        && options.hook
+        && matches!(what, What::Span(Span::StaleScan))
+    {
+        baseline = None;
+    }
     let Some(mut work) = gather(context, repo, &workdir, what, options, baseline.as_mut())? else {
         if let Some(baseline) = &baseline
             && !options.dry_run
@@ -284,7 +294,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut work.settings);
     let settings = work.settings;
     let racy_caches = baseline.as_ref().map(Baseline::racy_caches).unwrap_or_default();
-    let plan = rebuild::plan_at(&work.targets, &settings, &work.index, &racy_caches, began);
+    let plan = rebuild::plan_at(&work.targets, &settings, &work.index, &racy_caches, began.div_euclid(1_000_000_000));
     let style = context.path_style(repo)?;
     if options.dry_run {
         print_plan(context, &style, &plan, &settings);
@@ -357,7 +367,7 @@ impl Baseline {
         if let Ok(workdir) = repo.workdir() {
             for racy in found.racy {
                 let source = crate::paths::in_workdir(workdir, &racy.source);
-                match crate::pyc::settle_racy(&racy.cache, &source, now) {
+                match crate::pyc::settle_racy(&racy.cache, &source, now.div_euclid(1_000_000_000)) {
                     Ok(crate::pyc::Settled::StillRacy) => baseline.racy.push(racy),
                     Ok(_) => {}
                     // Left checked-hash, which cannot lie; the next run tries again.
