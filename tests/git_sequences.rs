@@ -619,6 +619,6 @@ fn a_racy_source_gets_a_checked_hash_cache_until_its_second_has_passed() {
     assert_eq!(pyc_flags(&cache), 0, "the racy cache was not settled");
     let settled = std::fs::read(&cache).unwrap();
     let mut command = world.env.command_in(&world.python.path, &world.env.repo);
-    assert!(command.args(["-m", "py_compile", "f.py"]).status().unwrap().success());
+    assert!(command.args(["-m", "py_compile"]).arg(world.env.repo.join("f.py")).status().unwrap().success());
     assert!(std::fs::read(&cache).unwrap() == settled, "the settled cache differs from `python -m py_compile`");
 }

@@ -415,6 +415,8 @@ fn gather(
     }
     // With a trusted record the event is not needed: the record covers it.
     let scope = match (trusted, what) {
+        // A new work tree (clone, `git worktree add`): everything, record or not.
+        (_, What::Span(Span::AllTracked)) => Some(Scope::AllTracked),
         (Some(_), _) | (None, What::Paths(_)) => None,
         (None, What::Span(span)) => Some(changes::scope_of(repo, span)?),
     };
@@ -485,7 +487,7 @@ fn options_name_paths(what: &What) -> bool {
 fn written_since(index: &Index, since: i64) -> bool {
     index
         .entries()
-        .any(|entry| entry.stage == 0 && i64::from(entry.changed) + 1 >= since && rebuild::is_source(entry.path))
+        .any(|entry| entry.stage == 0 && entry.changed + 1_000_000_000 >= since && rebuild::is_source(entry.path))
 }
 
 fn paths_of(what: &What) -> &[PathBuf] {
