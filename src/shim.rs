@@ -262,7 +262,7 @@ const PRE_COMMIT_SNIPPET: &str = r#"repos:
         language: system
         always_run: true
         pass_filenames: false
-        stages: [post-checkout, post-merge, post-rewrite]
+        stages: [post-checkout, post-merge, post-rewrite, post-commit]
 "#;
 
 const LEFTHOOK_SNIPPET: &str = r#"pre-commit:
