@@ -270,9 +270,13 @@ fn judge_cache_dir(
                 source_name.extend_from_slice(artifact::SOURCE_SUFFIX);
                 let source = source_dir.join(OsStr::from_bytes(&source_name));
                 if rebuild::is_outdated(&path, &source) {
+                    // A cache that still validates for other content is a lie
+                    // Python runs; one that no longer validates it only rewrites.
+                    let severity =
+                        if rebuild::would_load(&path, &source) { Severity::Error } else { Severity::Warning };
                     out.findings.push(Finding::at(
                         "stale-bytecode",
-                        Severity::Warning,
+                        severity,
                         path.clone(),
                         stale_message(&path, &source),
                         "rebuild it with `pycache-guard rebuild`",

@@ -50,6 +50,10 @@ pub struct IndexEntry<'a> {
     pub mode: u32,
     /// 0 for normal entries, 1 to 3 for conflict stages.
     pub stage: u32,
+    /// The later of the entry's ctime and mtime, in nanoseconds since the
+    /// epoch: when git last wrote or refreshed the file (the record's
+    /// "written since").
+    pub changed: i64,
 }
 
 /// A range of the mapped file or of the `extra` buffer, in 32-bit offsets so
@@ -77,6 +81,8 @@ struct Entry {
     path: Slot,
     id: Slot,
     mode: u32,
+    /// The later of ctime and mtime: seconds, then nanoseconds.
+    changed: (u32, u32),
     stage: u8,
     /// Path and id live in `extra` rather than in the mapped file.
     in_extra: bool,
@@ -168,6 +174,7 @@ impl Index {
             id: self.bytes(entry.id, entry.in_extra),
             mode: entry.mode,
             stage: u32::from(entry.stage),
+            changed: i64::from(entry.changed.0) * 1_000_000_000 + i64::from(entry.changed.1),
         }
     }
 
@@ -205,6 +212,12 @@ impl Index {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Nanoseconds since the epoch back to the index's (seconds, nanoseconds).
+fn split_nanos(nanos: i64) -> (u32, u32) {
+    let seconds = u32::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
+    (seconds, nanos.rem_euclid(1_000_000_000) as u32)
 }
 
 fn map_file(path: &Path) -> Result<Option<memmap2::Mmap>, IndexError> {
@@ -280,6 +293,8 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
     for _ in 0..count {
         let start = at;
         let mode = be32(data, at + 24)?;
+        // ctime (seconds, nanoseconds) at 0, mtime at 8.
+        let changed = (be32(data, at)?, be32(data, at + 4)?).max((be32(data, at + 8)?, be32(data, at + 12)?));
         let id = at + STAT_BYTES..at + STAT_BYTES + hash_len;
         let flags = be16(data, id.end)?;
         at = id.end + 2;
@@ -306,7 +321,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             extra.extend_from_slice(&data[id]);
             at += cursor + suffix_len + 1;
             let (path, id) = (Slot::new(previous.clone())?, Slot::new(id_start..extra.len())?);
-            Entry { path, id, mode, stage, in_extra: true }
+            Entry { path, id, mode, changed, stage, in_extra: true }
         } else {
             let declared = usize::from(flags & NAME_MASK);
             let len = if declared < usize::from(NAME_MASK) {
@@ -321,7 +336,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             let entry_len = (at + len - start + 8) & !7;
             let (path, id) = (Slot::new(at..at + len)?, Slot::new(id)?);
             at = start + entry_len;
-            Entry { path, id, mode, stage, in_extra: false }
+            Entry { path, id, mode, changed, stage, in_extra: false }
         };
         if at > end {
             return Err("entries run into the checksum");
@@ -455,6 +470,7 @@ fn merge_split(shared: &Index, split: &Index, link: &Link) -> Result<Index, &'st
             path: Slot::new(path_start..id_start)?,
             id: Slot::new(id_start..extra.len())?,
             mode: entry.mode,
+            changed: split_nanos(entry.changed),
             stage: entry.stage as u8,
             in_extra: true,
         });

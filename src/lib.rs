@@ -28,6 +28,7 @@ pub mod output;
 pub mod paths;
 pub mod pyc;
 pub mod rebuild;
+pub mod record;
 pub mod safe_fs;
 pub mod shim;
 pub mod state;

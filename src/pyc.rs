@@ -221,6 +221,92 @@ pub fn freshness(
     })
 }
 
+/// True when an interpreter with this magic number writes hash-based pycs (PEP 552, 3.7).
+pub fn supports_hash_pycs(magic: u16) -> bool {
+    magic >= FIRST_WITH_FLAGS
+}
+
+/// What [`settle_racy`] did with a checked-hash cache written for a racy source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Rewritten as the timestamp pyc `py_compile` would write today.
+    Rewritten,
+    /// The source was modified in this very second: try again later.
+    StillRacy,
+    /// The cache no longer is that checked-hash pyc of this source (the
+    /// source changed, Python or a rebuild rewrote it, it is gone): nothing
+    /// to do here, and a stale one is left to the rebuild or to Python.
+    Gone,
+}
+
+/// Rewrites a checked-hash cache that was written for a racy source as a
+/// timestamp pyc, once the source's second has passed.
+///
+/// The body of a pyc (`marshal.dumps(code)`) does not depend on the
+/// invalidation mode: `py_compile` writes the same bytes after either
+/// header, so only the 16-byte header changes and no interpreter is started.
+/// The content is verified first (the hash in the header against the source
+/// bytes), and the source is stat-ed before and after reading it, so that a
+/// write in between is never stamped as fresh. A source whose whole-second
+/// mtime is before `now` cannot be rewritten unseen any more: any later
+/// write gets a later second, which the timestamp header then rejects.
+pub fn settle_racy(
+    roots: &crate::safe_fs::Roots,
+    cache: &Path,
+    source: &Path,
+    now: i64,
+    is_tracked: &dyn Fn(&Path) -> bool,
+) -> std::io::Result<Settled> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |meta: &std::fs::Metadata| {
+        (meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino())
+    };
+    let Ok(before) = std::fs::metadata(source) else { return Ok(Settled::Gone) };
+    if python_mtime(before.mtime(), before.mtime_nsec()) >= now {
+        return Ok(Settled::StillRacy);
+    }
+    // A tracked cache is never rewritten, and the cache is reached the way
+    // every write is: from the work tree (or prefix) one component at a
+    // time, so a folder git replaced by a link since the compile is not
+    // followed.
+    if is_tracked(cache) {
+        return Ok(Settled::Gone);
+    }
+    let Ok((folder, name)) = roots.open_parent(cache) else { return Ok(Settled::Gone) };
+    let Ok(mut file) = folder.open_file(name) else { return Ok(Settled::Gone) };
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut data)?;
+    let Ok(header) = parse_header(&data) else { return Ok(Settled::Gone) };
+    let Validation::CheckedHash(hash) = header.validation else { return Ok(Settled::Gone) };
+    if data.len() < HEADER_LEN || source_hash(header.magic, &crate::safe_fs::read_source(source)?) != hash {
+        return Ok(Settled::Gone);
+    }
+    let after = std::fs::metadata(source)?;
+    if identity(&after) != identity(&before) {
+        return Ok(Settled::Gone);
+    }
+    let mtime = python_mtime(after.mtime(), after.mtime_nsec()) as u64 & 0xFFFF_FFFF;
+    let mut rewritten = data[..4].to_vec();
+    rewritten.extend_from_slice(&0u32.to_le_bytes());
+    rewritten.extend_from_slice(&(mtime as u32).to_le_bytes());
+    rewritten.extend_from_slice(&((after.size() & 0xFFFF_FFFF) as u32).to_le_bytes());
+    rewritten.extend_from_slice(&data[HEADER_LEN..]);
+    let permissions = file.metadata()?.permissions();
+    let staged = crate::safe_fs::Staged::prepare(roots, cache, 0).map_err(std::io::Error::other)?;
+    let written = std::fs::OpenOptions::new().write(true).create_new(true).open(staged.temporary_path()).and_then(
+        |mut temporary| {
+            std::io::Write::write_all(&mut temporary, &rewritten)?;
+            temporary.set_permissions(permissions)
+        },
+    );
+    if let Err(error) = written {
+        staged.discard();
+        return Err(error);
+    }
+    staged.commit().map_err(std::io::Error::other)?;
+    Ok(Settled::Rewritten)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,34 @@
 //! and only then. For deleted sources the orphaned caches, shadowing legacy
 //! files and emptied folders go. Nothing else is touched: an unchanged
 //! source's `.pyc` keeps its inode and mtime.
+//!
+//! # Racy sources
+//!
+//! A timestamp pyc records the source's mtime in whole seconds and its size.
+//! When a source was modified in the same second it is compiled, a later
+//! write in that second with the same size leaves the pyc valid for other
+//! content: the pyc is *racy*, like git's "racily clean" index entries
+//! (`Documentation/technical/racy-git.txt`). After a checkout that is the
+//! common case, since the hook runs in the second git wrote the files. The
+//! choices, and what importlib (`SourceLoader.get_code` in
+//! `_bootstrap_external.py`) does with each:
+//! - Recording the source's nanosecond stat and re-verifying at the next
+//!   hook leaves a lie in place until then: a script that rewrites the file
+//!   in that second and runs Python is never seen by any hook.
+//! - An unchecked-hash pyc is never compared with its source: worse.
+//! - A checked-hash pyc is compared by content on every import: importlib
+//!   hashes the source (SipHash, far cheaper than the compile it avoids) and
+//!   recompiles on a mismatch, so no write can fake it. This is what we write
+//!   for a racy source; its content cannot lie.
+//!
+//! Such a cache is listed in the record ([`crate::record`]), and a later run,
+//! once the second has passed, verifies its hash against the source and
+//! rewrites only its header as the timestamp pyc `py_compile` would write
+//! ([`pyc::settle_racy`]), with no interpreter. So the common path costs what
+//! it did: one `stat` per compiled source, which the plan made anyway, and a
+//! header rewrite later. Interpreters older than 3.7 have no hash-based
+//! pycs: a racy source is not compiled for them, and a cache of theirs that
+//! would validate is removed (Python compiles it on import, as without us).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -20,7 +48,7 @@ use std::time::Duration;
 use bstr::{BString, ByteSlice};
 
 use crate::artifact::{self, CacheLocation, CachedFile};
-use crate::changes::{ChangeKind, Scope};
+use crate::changes::{Change, ChangeKind, Scope};
 use crate::compile::{self, Op, Outcome, Task, WorkerSpec};
 use crate::index::Index;
 use crate::interpreter::Interpreter;
@@ -101,6 +129,64 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
         }
     }
     targets
+}
+
+/// Adds what the record says to look at ([`crate::record`]): the sources
+/// changed in git since the record's commit (`changes`), and the tracked
+/// sources git wrote or refreshed since the record's time (`since`, seconds).
+///
+/// A deleted source's folder is swept. A source git wrote is compiled unless
+/// every cache it has already describes it; a source that only changed in
+/// history (a commit of your own edit) is compiled only when one of its
+/// caches would lie or is stale, since Python writes missing caches itself.
+/// `since` is in nanoseconds. For sources with caches the window starts a
+/// second early (file-system clocks are coarser than the system clock, and
+/// the check is one `stat`); a source without caches is compiled only when
+/// written strictly after `since`, so that one that does not compile is not
+/// retried by every hook of the same command. Missing a cache never lies.
+pub fn reconcile_targets(changes: &[Change], index: &Index, since: i64, settings: &Settings, targets: &mut Targets) {
+    let mut candidates: BTreeMap<BString, bool> = BTreeMap::new();
+    for change in changes.iter().filter(|change| is_source(&change.path) && crate::changes::is_safe_path(&change.path))
+    {
+        match change.kind {
+            ChangeKind::Deleted => {
+                targets.sweep.insert(parent(&change.path));
+            }
+            ChangeKind::Added | ChangeKind::Modified => {
+                candidates.insert(change.path.clone(), false);
+            }
+        }
+    }
+    let written = index.entries().filter(|e| {
+        e.stage == 0
+            && e.changed + 1_000_000_000 >= since
+            && is_file_mode(e.mode)
+            && is_source(e.path)
+            && crate::changes::is_safe_path(e.path)
+    });
+    for entry in written {
+        candidates.insert(entry.path.to_owned(), entry.changed > since);
+    }
+    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
+    for (source, written) in candidates {
+        if targets.compile.contains(&source) {
+            continue;
+        }
+        let absolute = crate::paths::in_workdir(&settings.workdir, &source);
+        let caches = listing.of(&absolute, &settings.location);
+        // Written since the record: compile unless the caches describe it.
+        // Otherwise only a cache that would lie is worth a compile: a stale
+        // one Python rewrites itself, and retrying it (a syntax error) in
+        // every hook of one command would repeat the same warning.
+        let wanted = match (caches.is_empty(), written) {
+            (true, _) => written,
+            (false, true) => caches.iter().any(|cache| is_outdated(cache, &absolute)),
+            (false, false) => caches.iter().any(|cache| is_outdated(cache, &absolute) && would_load(cache, &absolute)),
+        };
+        if wanted {
+            targets.compile.insert(source);
+        }
+    }
 }
 
 /// Tracked `.py` files (stage 0, files or symbolic links).
@@ -227,6 +313,8 @@ pub struct Job {
 /// Everything a rebuild will do.
 #[derive(Debug, Default)]
 pub struct Plan {
+    /// Caches compiled as checked-hash because their source is racy, for the record.
+    pub racy: Vec<crate::record::RacyCache>,
     /// Files to remove first.
     pub removals: Vec<Removal>,
     /// Compile jobs.
@@ -276,6 +364,19 @@ fn check_source(source: &Path, workdir: &Path) -> Result<(), String> {
 
 /// Plans compiles and removals for `targets`.
 pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
+    plan_at(targets, settings, index, &BTreeSet::new(), crate::record::now_seconds())
+}
+
+/// [`plan`], judging raciness against `now` (seconds). `racy_caches` are
+/// checked-hash caches we wrote only because their source was racy: their
+/// mode is not the user's, so they are rewritten as timestamp pycs.
+pub fn plan_at(
+    targets: &Targets,
+    settings: &Settings,
+    index: &Index,
+    racy_caches: &BTreeSet<PathBuf>,
+    now: i64,
+) -> Plan {
     let mut plan = Plan::default();
     let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     let roots = Roots::new(&settings.workdir, &settings.location);
@@ -287,9 +388,10 @@ pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
     }
     for source in &targets.compile {
         let absolute = crate::paths::in_workdir(&settings.workdir, source);
-        if !absolute.is_file() {
+        let Some(meta) = std::fs::metadata(&absolute).ok().filter(std::fs::Metadata::is_file) else {
             continue; // Not checked out (sparse) or replaced by something else.
-        }
+        };
+        let racy = pyc::python_mtime(meta.mtime(), meta.mtime_nsec()) >= now;
         if let Err(reason) = check_source(&absolute, &settings.workdir) {
             plan.refused.push((absolute, reason));
             continue;
@@ -309,8 +411,20 @@ pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
                         plan.refused.push((cfile, reason));
                         continue;
                     }
-                    let existing_mode = pyc::read_header(&cfile).ok().and_then(Result::ok).map(|header| header.mode());
-                    let mode = settings.mode.or(existing_mode).unwrap_or(settings.default_mode);
+                    let existing_mode = if racy_caches.contains(&cfile) {
+                        Some(InvalidationMode::Timestamp)
+                    } else {
+                        pyc::read_header(&cfile).ok().and_then(Result::ok).map(|header| header.mode())
+                    };
+                    let mut mode = settings.mode.or(existing_mode).unwrap_or(settings.default_mode);
+                    if racy && mode == InvalidationMode::Timestamp {
+                        // See "Racy sources" above: never a timestamp pyc a same-second write can fake.
+                        if !pyc::supports_hash_pycs(settings.interpreters[position].info.magic) {
+                            continue;
+                        }
+                        mode = InvalidationMode::CheckedHash;
+                        plan.racy.push(crate::record::RacyCache { source: source.clone(), cache: cfile.clone() });
+                    }
                     written.insert(cfile.clone());
                     let op = Op::Compile { cfile, optimize, mode };
                     plan.jobs.push(Job {

@@ -18,12 +18,20 @@ pub struct Shim {
     template: &'static str,
 }
 
-/// Every hook pycache-guard serves, with its shim.
-pub const SHIMS: [Shim; 4] = [
+/// Every hook pycache-guard serves, with its shim: the commit guard
+/// (`pre-commit`, and `pre-merge-commit` for the commit a merge makes), and
+/// every hook git runs after a command that can rewrite files, so that the
+/// caches are reconciled whatever the command (see [`crate::record`]).
+pub const SHIMS: [Shim; 9] = [
     Shim { name: "pre-commit", template: include_str!("../hooks/pre-commit") },
+    Shim { name: "pre-merge-commit", template: include_str!("../hooks/pre-merge-commit") },
     Shim { name: "post-checkout", template: include_str!("../hooks/post-checkout") },
     Shim { name: "post-merge", template: include_str!("../hooks/post-merge") },
     Shim { name: "post-rewrite", template: include_str!("../hooks/post-rewrite") },
+    Shim { name: "post-commit", template: include_str!("../hooks/post-commit") },
+    Shim { name: "post-applypatch", template: include_str!("../hooks/post-applypatch") },
+    Shim { name: "reference-transaction", template: include_str!("../hooks/reference-transaction") },
+    Shim { name: "post-index-change", template: include_str!("../hooks/post-index-change") },
 ];
 
 /// Marker prefixes of every shim version ever shipped.

@@ -114,10 +114,13 @@ fn a_committed_venv_link_never_runs_at_clone_with_global_hooks() {
     let hooks = env.root().join("global-hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     let binary = common::binary();
-    for name in ["post-checkout", "post-merge", "post-rewrite", "pre-commit"] {
-        let template = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks").join(name)).unwrap();
+    // Every shim we ship, so that a hook added later is covered too.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks");
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let name = entry.unwrap().file_name();
+        let template = std::fs::read_to_string(shipped.join(&name)).unwrap();
         let script = template.replacen("exe=''", &format!("exe='{}'", binary.display()), 1);
-        std::fs::write(hooks.join(name), script).unwrap();
+        std::fs::write(hooks.join(&name), script).unwrap();
         make_executable(&hooks.join(name));
     }
     env.git(&["config", "--global", "core.hooksPath", hooks.to_str().unwrap()]);

@@ -67,7 +67,7 @@ fn an_installed_manager_without_our_hooks_gets_a_snippet_and_exit_1() {
     assert!(run.stderr.contains("run by the pre-commit framework"), "{}", run.stderr);
     assert!(
         run.stdout.contains(
-            "default_install_hook_types: [pre-commit, pre-merge-commit, post-checkout, post-merge, post-rewrite]"
+            "default_install_hook_types: [pre-commit, pre-merge-commit, post-checkout, post-merge, post-rewrite, post-commit]"
         ),
         "{}",
         run.stdout
@@ -96,7 +96,7 @@ fn a_configuration_with_our_ids_is_told_which_hook_types_are_not_installed() {
     assert!(hooks_missing(&env).stdout.contains("hooks-missing"));
 
     // Once every hook type is installed, there is nothing left to do.
-    for hook in ["pre-merge-commit", "post-checkout", "post-merge", "post-rewrite"] {
+    for hook in ["pre-merge-commit", "post-checkout", "post-merge", "post-rewrite", "post-commit"] {
         write_hook(&hooks(&env).join(hook), PRE_COMMIT_MARK);
     }
     let run = env.run(&["install"]).expect_code(0);
@@ -153,7 +153,7 @@ fn husky_gets_commands_that_work_when_pasted() {
     env.git(&["config", "core.hooksPath", ".husky/_"]);
     std::fs::create_dir_all(env.repo.join(".husky/_")).unwrap();
     std::fs::write(env.repo.join(".husky/_/h"), "#!/usr/bin/env sh\n").unwrap();
-    for hook in ["pre-commit", "pre-merge-commit", "post-checkout", "post-merge", "post-rewrite"] {
+    for hook in ["pre-commit", "pre-merge-commit", "post-checkout", "post-merge", "post-rewrite", "post-commit"] {
         write_hook(&env.repo.join(".husky/_").join(hook), "#!/usr/bin/env sh\n. \"$(dirname \"$0\")/h\"\n");
     }
     env.write(".husky/pre-commit", "npm test\n");

@@ -44,6 +44,15 @@ fn env_with(python: &Python) -> TestEnv {
     env
 }
 
+/// Moves a source's mtime 10 s into the past: not racy, so the cache a rebuild
+/// writes for it is final at once (a racy source's checked-hash cache is
+/// rewritten as a timestamp one by a later hook).
+fn age(env: &TestEnv, path: &str) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    let file = std::fs::File::options().write(true).open(env.repo.join(path)).unwrap();
+    file.set_times(std::fs::FileTimes::new().set_modified(past)).unwrap();
+}
+
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|item| item.to_string()).collect()
 }
@@ -59,6 +68,7 @@ fn checkout_rebuilds_changed_sources_and_leaves_the_rest_alone() {
     env.write("pkg/removed.py", "GONE = 1\n");
     env.commit_all("main");
     env.install_hooks();
+    age(&env, "pkg/same.py");
     env.run(&["rebuild", "--all"]).expect_code(0);
     let same_cache = env.repo.join(format!("pkg/__pycache__/same.{tag}.pyc"));
     let before = identity(&same_cache);
@@ -119,6 +129,8 @@ fn merge_rebuilds_orig_head_to_head() {
     env.commit_all("topic");
     env.git(&["checkout", "-q", "main"]);
     env.install_hooks();
+    // Not racy, so that its cache is final at once (a racy one is settled later).
+    age(&env, "a.py");
     env.run(&["rebuild", "--all"]).expect_code(0);
     let a_cache = env.repo.join(format!("__pycache__/a.{}.pyc", python.tag));
     let before = identity(&a_cache);
@@ -161,8 +173,11 @@ fn rebase_and_amend_rebuild_through_post_rewrite() {
     env.git(&["checkout", "-q", "topic"]);
     env.install_hooks();
     env.run(&["rebuild", "--all"]).expect_code(0);
-    // A rebase that only post-rewrite sees: the merge backend without post-checkout.
-    std::fs::remove_file(env.repo.join(".git/hooks/post-checkout")).unwrap();
+    // A rebase that only post-rewrite sees: the merge backend without post-checkout
+    // (nor the hooks that hear its steps).
+    for hook in ["post-checkout", "post-commit", "reference-transaction", "post-index-change"] {
+        std::fs::remove_file(env.repo.join(".git/hooks").join(hook)).unwrap();
+    }
     env.git(&["rebase", "-q", "main"]);
     let tag = &python.tag;
     assert_eq!(env.python(python, &["-c", "import a; print(a.A)"]).stdout, "2\n");
@@ -193,6 +208,7 @@ fn file_checkout_rebuilds_what_its_stale_scan_finds() {
     env.write("a.py", "A = 'two, longer'\n");
     env.commit_all("two");
     env.install_hooks();
+    age(&env, "b.py");
     env.run(&["rebuild", "--all"]).expect_code(0);
     let b_cache = env.repo.join(format!("__pycache__/b.{}.pyc", python.tag));
     let before = identity(&b_cache);
@@ -536,6 +552,13 @@ fn caches_are_byte_identical_to_py_compile() {
     }
     env.write("odd name.py", "# coding: latin-1\nX = 'caf\u{e9}'\n");
     env.commit_all("sources");
+    // Sources modified in the second they are compiled get checked-hash caches
+    // (a same-second write could fake a timestamp one); these are older.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    for module in ["argparse.py", "dataclasses.py", "textwrap.py", "string.py", "odd name.py"] {
+        let file = std::fs::File::options().write(true).open(env.repo.join(module)).unwrap();
+        file.set_times(std::fs::FileTimes::new().set_modified(past)).unwrap();
+    }
     env.run(&["rebuild", "--all"]).expect_code(0);
     let ours: Vec<(String, Vec<u8>)> =
         pycs(&env.repo).into_iter().map(|p| (p.clone(), std::fs::read(env.repo.join(&p)).unwrap())).collect();

@@ -1,7 +1,8 @@
 //! `pycache-guard hook <name>`: what the installed shims call.
 //!
-//! `pre-commit` runs the commit guard; `post-checkout`, `post-merge` and
-//! `post-rewrite` rebuild caches and always exit 0. `PYCACHE_GUARD_SKIP=1`
+//! `pre-commit` and `pre-merge-commit` run the commit guard; `post-checkout`,
+//! `post-merge`, `post-rewrite`, `post-commit`, `post-applypatch`,
+//! `reference-transaction` and `post-index-change` reconcile the caches and always exit 0. `PYCACHE_GUARD_SKIP=1`
 //! makes every hook a no-op. Unknown hook names do nothing, so a newer shim
 //! never breaks git with an older binary.
 
@@ -24,7 +25,7 @@ pub fn run(context: &Context, args: &HookArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     match args.name.as_str() {
-        "pre-commit" => {
+        "pre-commit" | "pre-merge-commit" => {
             let options = forbid::Options { paths: Vec::new(), allow: Vec::new(), fix: false };
             forbid::run(context, &options).map_err(|error| {
                 error.context(super::Refusal::new(
@@ -33,11 +34,19 @@ pub fn run(context: &Context, args: &HookArgs) -> Result<ExitStatus> {
                 ))
             })
         }
-        name @ ("post-checkout" | "post-merge" | "post-rewrite") => {
+        name @ ("post-checkout"
+        | "post-merge"
+        | "post-rewrite"
+        | "post-commit"
+        | "post-applypatch"
+        | "reference-transaction"
+        | "post-index-change") => {
             let arguments: Vec<String> = args.args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
-            // git writes the rewritten commits on stdin for post-rewrite only.
+            // git writes the rewritten commits (post-rewrite) or the ref updates on stdin.
             let mut stdin = String::new();
-            if name == "post-rewrite" && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            if matches!(name, "post-rewrite" | "reference-transaction")
+                && !std::io::IsTerminal::is_terminal(&std::io::stdin())
+            {
                 let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
             }
             rebuild::run_hook(context, name, &arguments, &stdin)

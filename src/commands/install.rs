@@ -22,7 +22,17 @@ use crate::shim::{self, Installed, Shim};
 use super::{Context, Refusal};
 
 /// The hooks that have working behaviour and are installed by default.
-pub const INSTALLED_BY_DEFAULT: [&str; 4] = ["pre-commit", "post-checkout", "post-merge", "post-rewrite"];
+pub const INSTALLED_BY_DEFAULT: [&str; 9] = [
+    "pre-commit",
+    "pre-merge-commit",
+    "post-checkout",
+    "post-merge",
+    "post-rewrite",
+    "post-commit",
+    "post-applypatch",
+    "reference-transaction",
+    "post-index-change",
+];
 
 /// Installs the shims, or explains why it will not.
 pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {

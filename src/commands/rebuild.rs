@@ -23,6 +23,7 @@ use crate::index::Index;
 use crate::output::Verbosity;
 use crate::pyc::InvalidationMode;
 use crate::rebuild::{self, Plan, Report, Settings, Targets};
+use crate::record;
 use crate::state;
 
 use super::{Context, Refusal};
@@ -51,6 +52,9 @@ struct Options {
     /// Quiet, and exit 0 whatever happens.
     hook: bool,
     background: bool,
+    /// Bring the caches from the record to what is on disk ([`crate::record`]),
+    /// taking the event only as a hint; then update the record.
+    reconcile: bool,
     /// For messages and the log: which hook or command.
     label: String,
 }
@@ -74,6 +78,7 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
         dry_run: args.dry_run,
         hook: args.hook,
         background: args.background,
+        reconcile: args.hook || args.all || no_selection(args),
         label: if args.hook { "rebuild --hook".into() } else { "rebuild".into() },
     };
     guarded(context, &options, || {
@@ -104,11 +109,17 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
     })
 }
 
+/// `rebuild` with nothing named: reconcile from the record, then scan.
+fn no_selection(args: &RebuildArgs) -> bool {
+    args.since.is_none() && !args.staged && !args.all && args.paths.is_empty()
+}
+
 fn pre_commit_event() -> Option<Event> {
     changes::from_pre_commit_env(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
-/// A git hook: `post-checkout`, `post-merge` or `post-rewrite`.
+/// A git hook: `post-checkout`, `post-merge`, `post-rewrite`, `post-commit`,
+/// `post-applypatch` or `reference-transaction`.
 pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> Result<ExitStatus> {
     let options = Options {
         python: Vec::new(),
@@ -119,9 +130,30 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
         dry_run: false,
         hook: true,
         background: false,
+        reconcile: true,
         label: name.to_string(),
     };
     guarded(context, &options, || {
+        if let Some(hint) = ref_move_hint(name, args, stdin) {
+            let (old, new) = match hint {
+                RefMove::Ignored => return Ok(ExitStatus::Success),
+                RefMove::WorkTree => {
+                    return start(context, &Repo::discover()?, &What::Span(Span::StaleScan), &options);
+                }
+                RefMove::Head { old, new } => (old, new),
+            };
+            let repo = Repo::discover()?;
+            if name == "reference-transaction" && !moves_head(&repo, stdin) {
+                return Ok(ExitStatus::Success);
+            }
+            // Only a hint: without a record, the event's diff and a stale scan.
+            let span = if changes::is_null_id(&old) || old.is_empty() {
+                changes::span_from_reflog(&repo, None).unwrap_or(Span::StaleScan)
+            } else {
+                Span::Commits { old, new }
+            };
+            return start(context, &repo, &What::Span(span), &options);
+        }
         let Some(event) = changes::parse_hook(name, args, stdin)? else { return Ok(ExitStatus::Success) };
         // The cheapest no-op, without even opening the repository: `git checkout -b`.
         if let Event::Checkout { previous, new, branch: true } = &event
@@ -133,6 +165,56 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
         let span = span_or_scan(context, &repo, &event);
         start(context, &repo, &What::Span(span), &options)
     })
+}
+
+/// What a hook that names no files tells: `post-commit` and
+/// `post-applypatch` (a commit was made; the reflog names the one before),
+/// `reference-transaction` (refs moved; only a committed transaction that
+/// moves `HEAD` or its branch matters) and `post-index-change` (only when git
+/// says it updated the work tree: `stash apply` and `pop` fire nothing else).
+/// `None` for other hooks.
+enum RefMove {
+    /// Nothing that can have changed the work tree.
+    Ignored,
+    /// `HEAD` moved, from `old` (possibly the null id) to `new`.
+    Head { old: String, new: String },
+    /// git updated the work tree without moving `HEAD` (`stash apply`).
+    WorkTree,
+}
+
+fn ref_move_hint(name: &str, args: &[String], stdin: &str) -> Option<RefMove> {
+    match name {
+        "post-commit" | "post-applypatch" => Some(RefMove::Head { old: String::new(), new: String::new() }),
+        // `post-index-change <work tree updated> <skip-worktree changed>`.
+        "post-index-change" if args.first().map(String::as_str) == Some("1") => Some(RefMove::WorkTree),
+        "post-index-change" => Some(RefMove::Ignored),
+        "reference-transaction" if args.first().map(String::as_str) != Some("committed") => Some(RefMove::Ignored),
+        "reference-transaction" => Some(ref_updates(stdin).find(|(_, _, name)| *name == "HEAD").map_or(
+            RefMove::Head { old: String::new(), new: String::new() },
+            |(old, new, _)| RefMove::Head { old: old.to_string(), new: new.to_string() },
+        )),
+        _ => None,
+    }
+}
+
+/// `<old> <new> <ref>` lines of a `reference-transaction` hook.
+fn ref_updates(stdin: &str) -> impl Iterator<Item = (&str, &str, &str)> {
+    stdin.lines().filter_map(|line| {
+        let mut fields = line.split(' ');
+        Some((fields.next()?, fields.next()?, fields.next()?))
+    })
+}
+
+/// True when a transaction moved `HEAD`, the branch `HEAD` is on, or the
+/// stash (`git stash pop` drops it after rewriting files). The shim already
+/// filtered on names; this is the precise test (git-branchless's
+/// `should_ignore_ref_updates` is the model): `git fetch`, tags and other
+/// branches start nothing.
+fn moves_head(repo: &Repo, stdin: &str) -> bool {
+    let branch = std::fs::read_to_string(repo.git_dir().join("HEAD"))
+        .ok()
+        .and_then(|head| head.trim_end().strip_prefix("ref: ").map(str::to_string));
+    ref_updates(stdin).any(|(_, _, name)| name == "HEAD" || name == "refs/stash" || Some(name) == branch.as_deref())
 }
 
 /// The span of an event; when git cannot name it (a shallow or partial
@@ -172,7 +254,30 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         return Ok(ExitStatus::Success);
     }
     let workdir = repo.workdir()?.to_path_buf();
-    let Some(mut work) = gather(context, repo, &workdir, what, options)? else { return Ok(ExitStatus::Success) };
+    // Taken before git's state is read, so that whatever git writes from now
+    // on is newer than the record this run writes.
+    let began = record::now_nanos();
+    // Held from the record's read to its write: two hooks never interleave.
+    let lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
+    let mut baseline = if options.reconcile { Some(Baseline::resolve(context, repo, began)) } else { None };
+    // A first record needs more than a stale scan from a hook that names no
+    // commits (post-index-change): that scan compiles no new file, and the
+    // record would then hide the new files from the hooks that follow.
+    if let Some(found) = &baseline
+        && found.since.is_none()
+        && options.hook
+        && matches!(what, What::Span(Span::StaleScan))
+    {
+        baseline = None;
+    }
+    let Some(mut work) = gather(context, repo, &workdir, what, options, baseline.as_mut())? else {
+        if let Some(baseline) = &baseline
+            && !options.dry_run
+        {
+            baseline.store(repo, began, Vec::new());
+        }
+        return Ok(ExitStatus::Success);
+    };
     // Recorded before anything else happens, so that a kill from here on is finished by the next run.
     let compile = work.targets.compile.iter().map(|path| path.as_slice());
     let sweep = work.targets.sweep.iter().map(|path| path.as_slice());
@@ -195,44 +300,169 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     let background =
         options.background || work.config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
     if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {
-        // The journal stays: the detached rebuild takes it over, and a kill there is finished later.
+        // The journal stays: the detached rebuild takes it over, and a kill
+        // there is finished later. It reconciles and writes the record itself.
+        drop(lock);
         detach(context, &workdir, what, options)?;
         return Ok(ExitStatus::Success);
     }
-    let _lock = if options.dry_run { None } else { Some(state::Lock::acquire(repo.git_dir())?) };
     choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut work.settings)?;
     let settings = work.settings;
-    let plan = rebuild::plan(&work.targets, &settings, &work.index);
+    let racy_caches = baseline.as_ref().map(Baseline::racy_caches).unwrap_or_default();
+    let plan = rebuild::plan_at(&work.targets, &settings, &work.index, &racy_caches, began.div_euclid(1_000_000_000));
     let style = context.path_style(repo)?;
     if options.dry_run {
         print_plan(context, &style, &plan, &settings);
         return Ok(ExitStatus::Success);
     }
     let started = Instant::now();
+    let racy = plan.racy.clone();
     let report = run_plan(context, plan, &settings);
     if let Some(journal) = journal {
         journal.finish();
+    }
+    // A record never claims more than was done: after a failed write the old one stays.
+    if let Some(baseline) = &baseline
+        && report.failures.is_empty()
+        && report.removed.errors.is_empty()
+    {
+        baseline.store(repo, began, racy);
     }
     let status = show_report(context, &style, &report, options, started.elapsed());
     state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
     Ok(status)
 }
 
+/// The record, resolved against the repository as it is now.
+struct Baseline {
+    /// The commit `HEAD` names now.
+    head: Option<String>,
+    /// The record's time, when it can be trusted.
+    since: Option<i64>,
+    /// What changed in git from the record's commit to `head`.
+    changes: Vec<crate::changes::Change>,
+    /// Checked-hash caches written for racy sources that are still racy.
+    racy: Vec<record::RacyCache>,
+}
+
+impl Baseline {
+    /// Reads the record, and settles the racy caches whose second has passed.
+    fn resolve(context: &Context, repo: &Repo, now: i64) -> Baseline {
+        let head = repo.resolve_commit("HEAD");
+        let mut baseline = Baseline { head: head.clone(), since: None, changes: Vec::new(), racy: Vec::new() };
+        let untrusted = |why: &str| {
+            context.printer.verbose(format!("{why}; rebuilding from the event and a stale scan instead"));
+        };
+        let found = match record::load(repo.git_dir(), now) {
+            record::Loaded::Found(found) => found,
+            record::Loaded::Missing => {
+                untrusted("no record of what the caches were made for yet");
+                return baseline;
+            }
+            record::Loaded::Untrusted(why) => {
+                untrusted(&why);
+                return baseline;
+            }
+        };
+        baseline.changes = match (&found.head, &head) {
+            (old, new) if old == new => Vec::new(),
+            (Some(old), Some(new)) => match repo.diff_commits(old, new) {
+                Ok(changes) => changes,
+                Err(error) => {
+                    untrusted(&format!("the recorded commit cannot be compared with `HEAD` ({error})"));
+                    return baseline;
+                }
+            },
+            _ => {
+                untrusted("the record and `HEAD` disagree about an unborn branch");
+                return baseline;
+            }
+        };
+        baseline.since = Some(found.since);
+        if let Ok(workdir) = repo.workdir()
+            && !found.racy.is_empty()
+        {
+            let roots = crate::safe_fs::Roots::new(
+                workdir,
+                &super::cache_location().unwrap_or(crate::artifact::CacheLocation::Pycache),
+            );
+            let tracked = crate::index::Index::load(&repo.index_location())
+                .map(|index| crate::clean::tracked_bytecode(&index, workdir))
+                .ok();
+            // Without the index nothing can be shown untracked: leave the caches checked-hash.
+            let is_tracked = |cache: &Path| tracked.as_ref().is_none_or(|tracked| tracked.contains(cache));
+            for racy in found.racy {
+                let source = crate::paths::in_workdir(workdir, &racy.source);
+                match crate::pyc::settle_racy(&roots, &racy.cache, &source, now.div_euclid(1_000_000_000), &is_tracked)
+                {
+                    Ok(crate::pyc::Settled::StillRacy) => baseline.racy.push(racy),
+                    Ok(_) => {}
+                    // Left checked-hash, which cannot lie; the next run tries again.
+                    Err(_) => baseline.racy.push(racy),
+                }
+            }
+        }
+        baseline
+    }
+
+    /// The racy caches, for the plan's choice of mode.
+    fn racy_caches(&self) -> std::collections::BTreeSet<PathBuf> {
+        self.racy.iter().map(|racy| racy.cache.clone()).collect()
+    }
+
+    /// True when nothing the record knows of moved: no source changed in
+    /// git, and no racy cache waits.
+    fn is_quiet(&self) -> bool {
+        self.racy.is_empty() && !self.changes.iter().any(|change| rebuild::is_source(&change.path))
+    }
+
+    /// Writes the record for `head` as of `began`. Failing to write it only
+    /// makes the next run do more.
+    fn store(&self, repo: &Repo, began: i64, mut racy: Vec<record::RacyCache>) {
+        racy.extend(self.racy.iter().cloned());
+        racy.sort_by(|a, b| a.cache.cmp(&b.cache));
+        racy.dedup_by(|a, b| a.cache == b.cache);
+        let _ = record::store(repo.git_dir(), &record::Record { head: self.head.clone(), since: began, racy });
+    }
+}
+
 /// The targets, or `None` when there is nothing to do. What git changed comes
 /// first: most hooks stop there, having read no index and no configuration.
-fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: &Options) -> Result<Option<Work>> {
-    if matches!(what, What::Span(Span::Nothing)) {
+fn gather(
+    context: &Context,
+    repo: &Repo,
+    workdir: &Path,
+    what: &What,
+    options: &Options,
+    baseline: Option<&mut Baseline>,
+) -> Result<Option<Work>> {
+    let trusted = baseline.as_ref().and_then(|baseline| baseline.since.map(|since| (&**baseline, since)));
+    if baseline.is_none() && matches!(what, What::Span(Span::Nothing)) {
         return Ok(None);
     }
-    let scope = match what {
-        What::Span(span) => Some(changes::scope_of(repo, span)?),
-        What::Paths(_) => None,
+    // With a trusted record the event is not needed: the record covers it.
+    let scope = match (trusted, what) {
+        // A new work tree (clone, `git worktree add`): everything, record or not.
+        (_, What::Span(Span::AllTracked)) => Some(Scope::AllTracked),
+        (Some(_), _) | (None, What::Paths(_)) => None,
+        (None, What::Span(span)) => Some(changes::scope_of(repo, span)?),
     };
     // A rebuild that was killed half way left its targets behind; finish them now.
     let pending = if options.dry_run { None } else { state::Journal::pending(repo.git_dir()) };
     if let Some(Scope::Changes(changes)) = &scope
         && !changes.iter().any(|change| rebuild::is_source(&change.path))
         && pending.is_none()
+        && baseline.is_none()
+    {
+        return Ok(None);
+    }
+    // The one index scan a quiet hook makes: did git write a source since the record?
+    let index = Index::load(&repo.index_location())?;
+    if let Some((baseline, since)) = trusted
+        && baseline.is_quiet()
+        && pending.is_none()
+        && !options_name_paths(what)
+        && !written_since(&index, since)
     {
         return Ok(None);
     }
@@ -247,11 +477,27 @@ fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: 
         Err(error) => return Err(error.into()),
     };
     let settings = settings_for(workdir, &config, options)?;
-    let index = Index::load(&repo.index_location())?;
     let mut targets = match (what, &scope) {
         (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings),
+        (What::Span(_), None) => rebuild::Targets::default(),
         _ => path_targets(context, workdir, &index, paths_of(what))?,
     };
+    match trusted {
+        Some((baseline, since)) => {
+            rebuild::reconcile_targets(&baseline.changes, &index, since, &settings, &mut targets)
+        }
+        // No record to trust: the event's diff, plus the stale scan.
+        None if options.reconcile && !matches!(scope, Some(Scope::StaleScan)) => {
+            let sources: Vec<BString> = rebuild::tracked_sources(&index).collect();
+            targets.compile.extend(rebuild::stale_sources(&sources, &settings));
+        }
+        None => {}
+    }
+    // `rebuild` without arguments also scans, whatever the record says.
+    if trusted.is_some() && !options.hook && matches!(what, What::Span(Span::StaleScan)) {
+        let sources: Vec<BString> = rebuild::tracked_sources(&index).collect();
+        targets.compile.extend(rebuild::stale_sources(&sources, &settings));
+    }
     if let Some((compile, sweep)) = pending {
         let safe = |path: &Vec<u8>| changes::is_safe_path(path);
         targets.compile.extend(compile.into_iter().filter(safe).map(BString::from));
@@ -259,6 +505,18 @@ fn gather(context: &Context, repo: &Repo, workdir: &Path, what: &What, options: 
     }
     let empty = targets.compile.is_empty() && targets.sweep.is_empty();
     Ok((!empty).then_some(Work { config, settings, index, targets }))
+}
+
+fn options_name_paths(what: &What) -> bool {
+    matches!(what, What::Paths(_))
+}
+
+/// True when the index holds a tracked source git wrote or refreshed since
+/// `since` (a second early: see [`rebuild::reconcile_targets`]).
+fn written_since(index: &Index, since: i64) -> bool {
+    index
+        .entries()
+        .any(|entry| entry.stage == 0 && entry.changed + 1_000_000_000 >= since && rebuild::is_source(entry.path))
 }
 
 fn paths_of(what: &What) -> &[PathBuf] {

@@ -20,11 +20,14 @@ use std::path::{Path, PathBuf};
 pub mod snippet;
 
 /// The hooks pycache-guard needs: the commit guard (for commits, and for the
-/// merge commits `git merge` makes without running `pre-commit`) and the three
-/// rebuild events. pre-commit and prek install only `pre-commit` unless told
+/// merge commits `git merge` makes without running `pre-commit`) and the
+/// rebuild events every manager can run (`post-commit` hears cherry-pick,
+/// revert and the commit that ends a conflicted merge; the rest of what our
+/// own shims hear, `reference-transaction` and `post-index-change`, no
+/// manager installs, and the record lets the next hook catch up). pre-commit and prek install only `pre-commit` unless told
 /// otherwise, which is why each is judged on its own.
-pub const ESSENTIAL_HOOKS: [&str; 5] =
-    ["pre-commit", "pre-merge-commit", "post-checkout", "post-merge", "post-rewrite"];
+pub const ESSENTIAL_HOOKS: [&str; 6] =
+    ["pre-commit", "pre-merge-commit", "post-checkout", "post-merge", "post-rewrite", "post-commit"];
 
 /// The hooks to judge: every essential one under a manager; without one,
 /// those we have a shim for (nothing else could be installed).

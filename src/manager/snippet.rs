@@ -156,7 +156,7 @@ fn local_repo(indent: &str, forbid: bool, rebuild: bool) -> String {
              {indent}      language: system\n\
              {indent}      always_run: true\n\
              {indent}      pass_filenames: false\n\
-             {indent}      stages: [post-checkout, post-merge, post-rewrite]\n"
+             {indent}      stages: [post-checkout, post-merge, post-rewrite, post-commit]\n"
         ));
     }
     text

@@ -1,0 +1,196 @@
+//! The record of what the caches were last brought up to date with, kept in
+//! the work tree's own repository folder (`.git/pycache-guard/record`, or
+//! `.git/worktrees/<name>/pycache-guard/record` for a linked worktree: each
+//! work tree has its own caches, so each has its own record).
+//!
+//! # Why a record
+//!
+//! A hook's event describes one step of what git did, and git runs sequences:
+//! a rebase checks out its new base (post-checkout), replays commits in the
+//! same second (post-commit at most), then reports only its old and new tips
+//! (post-rewrite). Cherry-pick, `reset`, `stash` and `am` fire no checkout
+//! hook at all, and any hook may be skipped or killed. So every hook, and
+//! `rebuild` without arguments, reconciles from the record to what is on disk
+//! now, whatever happened in between; the event's arguments are only a hint.
+//!
+//! # What it holds
+//!
+//! - `head`: the commit `HEAD` named when the caches were last reconciled.
+//!   The tree diff from it to today's `HEAD` (object ids only, no blob read)
+//!   gives the sources that were deleted, and the sources committed since.
+//! - `since`: when that reconcile started. Every file git writes (checkout,
+//!   merge, reset, stash, rebase's picks) gets its stat refreshed in the
+//!   index, so the index entries changed since then are exactly the files git
+//!   rewrote behind our back, whichever command did it. This is git's own
+//!   answer for knowing what changed without reading contents
+//!   (`Documentation/technical/racy-git.txt`): we read the stat git already
+//!   keeps, not the work tree.
+//! - `racy`: caches written as checked-hash pycs only because their source
+//!   was modified in the very second they were compiled (see
+//!   [`crate::rebuild`]'s racy rule). They are verified by content and
+//!   rewritten as timestamp pycs by a later run, once the second has passed.
+//!
+//! A missing record (the first hook after `install`), one that does not parse,
+//! one from the future (the clock moved back, so index times cannot be
+//! compared) or one whose commit is gone is not trusted: the caller falls back
+//! to the event's diff plus a stale scan, and says so with `-v`.
+//!
+//! # For the store and the background rebuild (issue 14)
+//!
+//! The record is the one place that says which state the caches describe, so
+//! both later pieces build on it rather than beside it:
+//! - A content-addressed store (compiled code keyed by magic number, cache
+//!   tag, optimisation level, `co_filename` and the exact source bytes) only
+//!   changes *how* a target is produced; which targets exist is still decided
+//!   by this record. A racy entry becomes a store hit whose header is rebuilt
+//!   from the source's stat once it is no longer racy, exactly as here.
+//! - A background rebuild must write the record only when its work is done
+//!   (under the rebuild lock, like today's foreground write), and a run that
+//!   finds the `pending` journal non-empty reconciles from the older record:
+//!   a record never claims more than was done. `since` is taken before the
+//!   index is read, so what git writes during a rebuild is seen by the next.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use std::os::unix::ffi::OsStrExt;
+
+use bstr::{BString, ByteSlice};
+
+/// The first line of every record this version writes.
+const MAGIC: &str = "pycache-guard record 1";
+
+/// A cache written as checked-hash because its source was racy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RacyCache {
+    /// The repository-relative source.
+    pub source: BString,
+    /// The cache file, absolute.
+    pub cache: PathBuf,
+}
+
+/// What the caches were last brought up to date with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The commit `HEAD` named, or `None` on an unborn branch.
+    pub head: Option<String>,
+    /// When that reconcile started, in nanoseconds since the epoch.
+    pub since: i64,
+    /// Caches to verify and rewrite as timestamp pycs later.
+    pub racy: Vec<RacyCache>,
+}
+
+/// What was found in the repository folder.
+#[derive(Debug)]
+pub enum Loaded {
+    /// No record yet.
+    Missing,
+    /// A record that cannot be used, and why.
+    Untrusted(String),
+    /// A usable record.
+    Found(Record),
+}
+
+fn path(git_dir: &Path) -> PathBuf {
+    crate::state::dir(git_dir).join("record")
+}
+
+/// Reads the record; `now` (nanoseconds) rejects one from the future.
+pub fn load(git_dir: &Path, now: i64) -> Loaded {
+    let data = match std::fs::read(path(git_dir)) {
+        Ok(data) => data,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Loaded::Missing,
+        Err(error) => return Loaded::Untrusted(format!("the record cannot be read ({error})")),
+    };
+    match parse(&data) {
+        Some(record) if record.since > now + 1_000_000_000 => {
+            Loaded::Untrusted("the record is from the future (the clock moved back)".into())
+        }
+        Some(record) => Loaded::Found(record),
+        None => Loaded::Untrusted("the record does not parse".into()),
+    }
+}
+
+fn parse(data: &[u8]) -> Option<Record> {
+    let mut lines = data.splitn(4, |&byte| byte == b'\n');
+    if lines.next()? != MAGIC.as_bytes() {
+        return None;
+    }
+    let head = lines.next()?.strip_prefix(b"head ")?.to_str().ok()?;
+    let head = match head {
+        "-" => None,
+        id if matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit()) => Some(id.to_string()),
+        _ => return None,
+    };
+    let since = lines.next()?.strip_prefix(b"since ")?.to_str().ok()?.parse().ok()?;
+    let rest = lines.next().unwrap_or_default();
+    let fields: Vec<&[u8]> = rest.split(|&byte| byte == 0).filter(|field| !field.is_empty()).collect();
+    if !fields.len().is_multiple_of(2) {
+        return None;
+    }
+    let racy = fields
+        .chunks(2)
+        .map(|pair| RacyCache {
+            source: BString::from(pair[0]),
+            cache: PathBuf::from(std::ffi::OsStr::from_bytes(pair[1])),
+        })
+        .collect();
+    Some(Record { head, since, racy })
+}
+
+fn render(record: &Record) -> Vec<u8> {
+    let head = record.head.as_deref().unwrap_or("-");
+    let mut data = format!("{MAGIC}\nhead {head}\nsince {}\n", record.since).into_bytes();
+    for racy in &record.racy {
+        data.extend_from_slice(&racy.source);
+        data.push(0);
+        data.extend_from_slice(racy.cache.as_os_str().as_encoded_bytes());
+        data.push(0);
+    }
+    data
+}
+
+/// Writes the record atomically (a temporary file renamed over the old one).
+pub fn store(git_dir: &Path, record: &Record) -> std::io::Result<()> {
+    let folder = crate::state::dir(git_dir);
+    std::fs::create_dir_all(&folder)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(&folder)?;
+    temporary.write_all(&render(record))?;
+    temporary.persist(path(git_dir)).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Nanoseconds since the epoch now.
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Whole seconds since the epoch now, as importlib compares mtimes.
+pub fn now_seconds() -> i64 {
+    now_nanos().div_euclid(1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_bad_ones_are_refused() {
+        let record = Record {
+            head: Some("a".repeat(40)),
+            since: 1_795_000_000_123_456_789,
+            racy: vec![RacyCache { source: "pkg/m\nx.py".into(), cache: "/w/pkg/__pycache__/m\nx.pyc".into() }],
+        };
+        assert_eq!(parse(&render(&record)), Some(record.clone()));
+        let unborn = Record { head: None, racy: Vec::new(), ..record };
+        assert_eq!(parse(&render(&unborn)), Some(unborn));
+        for bad in
+            [&b""[..], b"pycache-guard record 2\nhead -\nsince 1\n", b"pycache-guard record 1\nhead ../x\nsince 1\n"]
+        {
+            assert_eq!(parse(bad), None, "{:?}", bad.as_bstr());
+        }
+        assert_eq!(parse(b"pycache-guard record 1\nhead -\nsince 1\nodd\0"), None);
+    }
+}
