@@ -350,10 +350,14 @@ pub struct SyntaxRun {
     pub suspects: usize,
     /// Files that could not be judged: `(file, why)`.
     pub failures: Vec<(PathBuf, String)>,
+    /// Files deliberately not read (not regular, outside the work tree, too large): `(file, why)`.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 /// Checks `sources` in-process on `threads` threads; whatever is rejected goes
 /// to every interpreter in one batch, and only their verdict is reported.
+/// Sources that are not regular files inside the work tree, or too large, are
+/// not read (see [`crate::source`]).
 pub fn check_syntax(
     workdir: &Path,
     sources: &[BString],
@@ -362,34 +366,61 @@ pub fn check_syntax(
     timeout: std::time::Duration,
 ) -> SyntaxRun {
     let version = interpreters.iter().map(|interpreter| interpreter.info.major_minor()).min().unwrap_or((3, 13));
+    let canonical = workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let suspects: Mutex<Vec<(usize, crate::syntax::Problem)>> = Mutex::new(Vec::new());
     let unreadable: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(source) = sources.get(at) else { break };
-                    let path = crate::paths::in_workdir(workdir, source);
-                    match std::fs::read(&path) {
-                        Ok(bytes) => {
-                            if let crate::syntax::Verdict::Suspect(problem) = crate::syntax::check(&bytes, version)
-                                && let Ok(mut list) = suspects.lock()
-                            {
-                                list.push((at, problem));
-                            }
-                        }
-                        // Not checked out (sparse), or gone since the index was read.
-                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(error) => {
-                            if let Ok(mut list) = unreadable.lock() {
-                                list.push((path, error.to_string()));
-                            }
-                        }
+    let skipped: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+    let budget = crate::source::ByteBudget::new(crate::source::IN_PROCESS_LIMIT);
+    let push = |list: &Mutex<Vec<(PathBuf, String)>>, path: PathBuf, message: String| {
+        if let Ok(mut list) = list.lock() {
+            list.push((path, message));
+        }
+    };
+    let work = || {
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(source) = sources.get(at) else { break };
+            let path = crate::paths::in_workdir(workdir, source);
+            let problem = match crate::source::read(&canonical, &path) {
+                Ok(crate::source::Source::Bytes(bytes)) => {
+                    match budget.run(bytes.len() as u64, || crate::syntax::check(&bytes, version)) {
+                        crate::syntax::Verdict::Accepted => continue,
+                        crate::syntax::Verdict::Suspect(problem) => problem,
                     }
                 }
-            });
+                Ok(crate::source::Source::ForInterpreter { size }) => crate::syntax::Problem {
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "{} MiB is too large for the in-process parser, so it needs the interpreter",
+                        size.div_ceil(1 << 20)
+                    ),
+                },
+                Ok(crate::source::Source::Skipped(why)) => {
+                    push(&skipped, path, format!("not checked for syntax: {why}"));
+                    continue;
+                }
+                Ok(crate::source::Source::Missing) => continue,
+                Err(error) => {
+                    push(&unreadable, path, error.to_string());
+                    continue;
+                }
+            };
+            if let Ok(mut list) = suspects.lock() {
+                list.push((at, problem));
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let started = (0..threads.max(1))
+            .filter(|_| {
+                // The parser recurses as deep as the source nests: give it room (see `syntax::STACK_BYTES`).
+                std::thread::Builder::new().stack_size(crate::syntax::STACK_BYTES).spawn_scoped(scope, work).is_ok()
+            })
+            .count();
+        if started == 0 {
+            work();
         }
     });
     let mut suspects = suspects.into_inner().unwrap_or_default();
@@ -398,6 +429,7 @@ pub fn check_syntax(
         checked: sources.len(),
         suspects: suspects.len(),
         failures: unreadable.into_inner().unwrap_or_default(),
+        skipped: skipped.into_inner().unwrap_or_default(),
         ..SyntaxRun::default()
     };
     if interpreters.is_empty() {

@@ -66,12 +66,16 @@ pub fn pycache_folder(path: &[u8]) -> Option<&[u8]> {
     end.map(|end| &path[..end])
 }
 
-/// The stage-0 file entries of the index that are bytecode artifacts.
+/// The stage-0 file entries of the index that are bytecode artifacts and
+/// part of the next commit.
 pub fn bytecode_entries(index: &Index) -> Vec<IndexEntry<'_>> {
-    // Conflict stages cannot be committed; sparse-directory and submodule entries are not files.
+    // Conflict stages cannot be committed; sparse-directory and submodule entries are not files;
+    // an intent-to-add entry (`git add -N`) holds the empty blob and is left out of the commit.
     index
         .entries()
-        .filter(|entry| entry.stage == 0 && is_blob_mode(entry.mode) && is_bytecode_path(entry.path))
+        .filter(|entry| {
+            entry.stage == 0 && !entry.intent_to_add && is_blob_mode(entry.mode) && is_bytecode_path(entry.path)
+        })
         .collect()
 }
 

@@ -54,6 +54,9 @@ pub struct IndexEntry<'a> {
     /// epoch: when git last wrote or refreshed the file (the record's
     /// "written since").
     pub changed: i64,
+    /// Recorded by `git add -N` (`CE_INTENT_TO_ADD`): the path is known but
+    /// its content is not staged, so a commit does not include it.
+    pub intent_to_add: bool,
 }
 
 /// A range of the mapped file or of the `extra` buffer, in 32-bit offsets so
@@ -84,6 +87,7 @@ struct Entry {
     /// The later of ctime and mtime: seconds, then nanoseconds.
     changed: (u32, u32),
     stage: u8,
+    intent_to_add: bool,
     /// Path and id live in `extra` rather than in the mapped file.
     in_extra: bool,
 }
@@ -121,6 +125,8 @@ impl std::fmt::Debug for Index {
 const STAT_BYTES: usize = 40;
 const FLAG_EXTENDED: u16 = 0x4000;
 const NAME_MASK: u16 = 0x0fff;
+/// In the second flags word (`gitformat-index.txt`: reserved, skip-worktree, intent-to-add).
+const EXTENDED_INTENT_TO_ADD: u16 = 0x2000;
 
 impl Index {
     /// Loads the index. A missing file is an empty index, as in a new repository.
@@ -175,6 +181,7 @@ impl Index {
             mode: entry.mode,
             stage: u32::from(entry.stage),
             changed: i64::from(entry.changed.0) * 1_000_000_000 + i64::from(entry.changed.1),
+            intent_to_add: entry.intent_to_add,
         }
     }
 
@@ -298,10 +305,12 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
         let id = at + STAT_BYTES..at + STAT_BYTES + hash_len;
         let flags = be16(data, id.end)?;
         at = id.end + 2;
+        let mut intent_to_add = false;
         if flags & FLAG_EXTENDED != 0 {
             if version < 3 {
                 return Err("extended flags in a version 2 index");
             }
+            intent_to_add = be16(data, at)? & EXTENDED_INTENT_TO_ADD != 0;
             at += 2;
         }
         let stage = ((flags >> 12) & 0x3) as u8;
@@ -321,7 +330,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             extra.extend_from_slice(&data[id]);
             at += cursor + suffix_len + 1;
             let (path, id) = (Slot::new(previous.clone())?, Slot::new(id_start..extra.len())?);
-            Entry { path, id, mode, changed, stage, in_extra: true }
+            Entry { path, id, mode, changed, stage, intent_to_add, in_extra: true }
         } else {
             let declared = usize::from(flags & NAME_MASK);
             let len = if declared < usize::from(NAME_MASK) {
@@ -336,7 +345,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
             let entry_len = (at + len - start + 8) & !7;
             let (path, id) = (Slot::new(at..at + len)?, Slot::new(id)?);
             at = start + entry_len;
-            Entry { path, id, mode, changed, stage, in_extra: false }
+            Entry { path, id, mode, changed, stage, intent_to_add, in_extra: false }
         };
         if at > end {
             return Err("entries run into the checksum");
@@ -472,6 +481,7 @@ fn merge_split(shared: &Index, split: &Index, link: &Link) -> Result<Index, &'st
             mode: entry.mode,
             changed: split_nanos(entry.changed),
             stage: entry.stage as u8,
+            intent_to_add: entry.intent_to_add,
             in_extra: true,
         });
     }

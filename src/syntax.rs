@@ -23,7 +23,14 @@ use rustpython_compiler::ast::{self, Expr, Stmt, visitor::Visitor};
 use rustpython_compiler::parser::semantic_errors::{SemanticSyntaxChecker, SemanticSyntaxContext, SemanticSyntaxError};
 use rustpython_compiler::parser::{self, ParseOptions};
 
+use crate::depth::{self, Depth};
 use crate::encoding::{self, Decoded};
+
+/// The stack a thread running [`check`] should have. The scan of
+/// [`crate::depth`] keeps the parser's recursion to a few hundred levels, a
+/// few MiB even in a debug build; the rest is margin. Only the pages used are
+/// ever touched.
+pub const STACK_BYTES: usize = 64 << 20;
 
 /// The verdict on one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +93,18 @@ pub fn is_undecided(problem: &Problem) -> bool {
 pub fn check_text(text: &str, version: (u32, u32)) -> Option<Problem> {
     if let Some(at) = text.find('\0') {
         return Some(problem_at(text, at, "source code cannot contain null bytes".into()));
+    }
+    // Before parsing: the parser recurses as deep as the source nests.
+    match depth::classify(text) {
+        Depth::Shallow => {}
+        Depth::Refused(message) => return Some(Problem { line: 0, column: 0, message: message.into() }),
+        Depth::Deep => {
+            return Some(Problem {
+                line: 0,
+                column: 0,
+                message: "it nests too deeply for the in-process parser, so it needs the interpreter".into(),
+            });
+        }
     }
     let target = ast::PythonVersion { major: 3, minor: u8::try_from(version.1.max(7)).unwrap_or(u8::MAX) };
     let options = ParseOptions::from(parser::Mode::Module).with_target_version(target);

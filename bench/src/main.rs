@@ -12,6 +12,7 @@
 
 mod corpus;
 mod measure;
+mod memory;
 mod pairs;
 mod report;
 mod scale;
@@ -44,7 +45,7 @@ fn parse_args() -> Result<Settings> {
             "-h" | "--help" => {
                 println!(
                     "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale]\n\
-                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, clean, scale"
+                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, clean, memory, scale"
                 );
                 std::process::exit(0);
             }
@@ -114,13 +115,21 @@ fn main() -> Result<()> {
         rows.push(against_pyclean);
         rows.push(against_find);
     }
+    let memory = if step("memory") { memory::run(&bench)? } else { Vec::new() };
     let sizes: &[usize] = if settings.quick { &[1, 2] } else { &[1, 4, 16] };
     let scale = if settings.scale && wanted("scale") { scale::run(&bench, sizes)? } else { Vec::new() };
-    publish(&root, &bench, &settings, &rows, &scale)
+    publish(&root, &bench, &settings, &rows, &memory, &scale)
 }
 
 /// Prints the tables and writes them, with the charts.
-fn publish(root: &Path, bench: &Bench, settings: &Settings, rows: &[Row], scale: &[scale::ScaleRow]) -> Result<()> {
+fn publish(
+    root: &Path,
+    bench: &Bench,
+    settings: &Settings,
+    rows: &[Row],
+    memory: &[memory::MemoryRow],
+    scale: &[scale::ScaleRow],
+) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let date = corpus::run(Path::new("/"), "date", &["-u", "+%Y-%m-%d"])?;
     let mut text = format!(
@@ -129,6 +138,10 @@ fn publish(root: &Path, bench: &Bench, settings: &Settings, rows: &[Row], scale:
     );
     if !rows.is_empty() {
         text.push_str(&report::pairs_table(rows));
+    }
+    if !memory.is_empty() {
+        text.push('\n');
+        text.push_str(&memory::table(memory));
     }
     if !scale.is_empty() {
         text.push('\n');

@@ -31,6 +31,8 @@ struct Gathered {
     stats: Stats,
     stale_sources: Vec<(BString, u8)>,
     failures: Vec<(PathBuf, String)>,
+    /// Sources the syntax check did not read, and why.
+    skipped: Vec<(PathBuf, String)>,
     files_checked: usize,
 }
 
@@ -99,9 +101,11 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         let syntax: Vec<Finding> = gathered.findings.iter().filter(|f| f.id == "syntax-error").cloned().collect();
         apply_fixes(context, &scope, &gathered)?;
         let files_checked = gathered.files_checked;
+        let skipped = std::mem::take(&mut gathered.skipped);
         gathered = gather(&scope, false)?;
         gathered.findings.extend(syntax);
         gathered.files_checked = files_checked;
+        gathered.skipped = skipped;
         sort(&mut gathered.findings);
     }
     let style = context.path_style(&repo)?;
@@ -109,6 +113,9 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         Format::Human => print_human(context, &style, &gathered, args.stats),
         Format::Json => print_json(context, &scope, &gathered, args.stats)?,
         Format::Github => print_github(context, &scope, &gathered),
+    }
+    for (path, message) in &gathered.skipped {
+        context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
     }
     for (path, message) in &gathered.failures {
         context.printer.error(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
@@ -148,6 +155,7 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.files_checked = run.checked;
         out.findings.extend(run.findings);
         out.failures.extend(run.failures);
+        out.skipped.extend(run.skipped);
     }
     if scope.wants("hooks-missing")
         && let Ok(hooks) = scope.repo.hooks_dir()

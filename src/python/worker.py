@@ -47,6 +47,10 @@ def main():
             send(b"syntax", describe(error.exc_value))
         except (SyntaxError, ValueError, UnicodeDecodeError) as error:
             send(b"syntax", describe(error))
+        except (RecursionError, MemoryError) as error:
+            # Source that nests too deeply for this version's parser or compiler:
+            # import refuses it as surely as a syntax error.
+            send(b"syntax", describe(error))
         except Exception as error:
             send(b"error", "%s: %s" % (type(error).__name__, error))
         else:
