@@ -145,3 +145,39 @@ fn forbid_suggests_gitignore_only_when_a_rule_is_missing() {
     assert!(run.stderr.contains("git rm -r --cached -- m.pyc"), "{}", run.stderr);
     assert!(!run.stderr.contains("pycache-guard gitignore"), "every rule is in effect: {}", run.stderr);
 }
+
+/// Runs `git args...` in the work tree on a pseudo-terminal (util-linux
+/// `script`), as a person at a terminal would, and returns what appeared there.
+fn git_on_a_terminal(env: &TestEnv, args: &str) -> String {
+    let run = common::Run::from(
+        env.command_in("script", &env.repo)
+            .args(["-qec", &format!("git {args}"), "/dev/null"])
+            .output()
+            .expect("script runs"),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    run.stdout
+}
+
+#[test]
+fn a_hook_that_succeeds_is_quiet_even_on_a_terminal() {
+    let mut env = TestEnv::new();
+    env.use_python(&common::python::default().path);
+    env.write("m.py", "x = 1\n");
+    env.commit_all("one");
+    env.git(&["checkout", "-q", "-b", "other"]);
+    env.write("m.py", "x = 22\n");
+    env.commit_all("two");
+    env.install_hooks();
+    let run = env.python(common::python::default(), &["-c", "import m"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let shown = git_on_a_terminal(&env, "checkout -q main");
+    assert!(!shown.contains("compiled"), "a successful hook spoke on the terminal: {shown:?}");
+    let log = String::from_utf8(env.read(".git/pycache-guard/rebuild.log")).expect("utf-8");
+    assert!(log.contains(": compiled 1 file"), "the hooks did their work: {log}");
+
+    env.git(&["config", "pycache-guard.hookSummary", "true"]);
+    let shown = git_on_a_terminal(&env, "checkout -q other");
+    assert!(shown.contains("compiled 1 file"), "asked for, the summary shows: {shown:?}");
+}

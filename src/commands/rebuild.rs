@@ -328,7 +328,15 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     {
         baseline.store(repo, began, racy);
     }
-    let status = show_report(context, &style, &report, options, started.elapsed());
+    // git prints its own output around a hook's: a hook that succeeds says
+    // nothing unless asked (`-v`, or `git config pycache-guard.hookSummary true`).
+    let summary_wanted = context.printer.verbosity() >= Verbosity::Verbose
+        || if options.hook {
+            repo.config_bool("pycache-guard.hookSummary").unwrap_or(false)
+        } else {
+            std::io::stderr().is_terminal()
+        };
+    let status = show_report(context, &style, &report, options, summary_wanted, started.elapsed());
     state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
     Ok(status)
 }
@@ -680,6 +688,7 @@ fn show_report(
     style: &PathStyle,
     report: &Report,
     options: &Options,
+    summary_wanted: bool,
     elapsed: Duration,
 ) -> ExitStatus {
     for problem in &report.syntax {
@@ -696,7 +705,6 @@ fn show_report(
         context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
     }
     let did_something = report.compiled > 0 || !report.removed.files.is_empty();
-    let summary_wanted = std::io::stderr().is_terminal() || context.printer.verbosity() >= Verbosity::Verbose;
     if did_something && summary_wanted {
         context.printer.info(summary(report, elapsed));
     }
