@@ -309,7 +309,8 @@ fn stale_message(cache: &Path, source: &Path) -> String {
     if rebuild::would_load(cache, source) {
         "its header still matches the source, but it was written before the source's last change: Python runs the old code".into()
     } else {
-        "its header no longer matches the source, so every import recompiles it".into()
+        "its header no longer matches the source: Python compiles the source again on its next import and rewrites it"
+            .into()
     }
 }
 
@@ -461,7 +462,7 @@ fn syntax_finding(path: PathBuf, message: &str, line: u32, column: u32, who: &st
         line: (line > 0).then_some(line),
         column: (column > 0).then_some(column),
         message: format!("{message} ({who})"),
-        hint: "fix the source; `python -m py_compile <path>` shows the same error".into(),
+        hint: "fix the source; `python -m py_compile` on the file shows the same error".into(),
     }
 }
 
@@ -488,12 +489,15 @@ fn confirm(
             slot.push((interpreter.info.cache_tag.clone(), outcome));
         }
     }
-    for (task, outcomes) in tasks.into_iter().zip(verdicts) {
+    for ((task, outcomes), (_, suspect)) in tasks.into_iter().zip(verdicts).zip(suspects) {
         let refused: Vec<&(String, Outcome)> =
             outcomes.iter().filter(|(_, outcome)| matches!(outcome, Outcome::Syntax { .. })).collect();
         if let Some((_, Outcome::Syntax { line, column, message })) = refused.first() {
             let tags: Vec<&str> = refused.iter().map(|(tag, _)| tag.as_str()).collect();
-            run.findings.push(syntax_finding(task.source.clone(), message, *line, *column, &tags.join(", ")));
+            // CPython gives line 0 for some errors (an unknown encoding);
+            // the in-process finding then knows the line to show.
+            let (line, column) = if *line == 0 { (suspect.line, suspect.column) } else { (*line, *column) };
+            run.findings.push(syntax_finding(task.source.clone(), message, line, column, &tags.join(", ")));
         }
         for (tag, outcome) in &outcomes {
             if let Outcome::Error(message) | Outcome::WorkerFailed(message) = outcome {

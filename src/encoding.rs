@@ -96,6 +96,20 @@ pub fn declared_encoding(data: &[u8]) -> Option<String> {
     cookie(first).or_else(|| if is_blank_or_comment(first) { cookie(second) } else { None })
 }
 
+/// The line (1 or 2) that holds the encoding cookie, where one is declared.
+/// CPython reports an unknown encoding at line 0; this is the line to show.
+pub fn cookie_line(data: &[u8]) -> Option<u32> {
+    let data = data.strip_prefix(BOM).unwrap_or(data);
+    let (first, second) = first_lines(data);
+    if cookie(first).is_some() {
+        Some(1)
+    } else if is_blank_or_comment(first) && cookie(second).is_some() {
+        Some(2)
+    } else {
+        None
+    }
+}
+
 /// Decodes source bytes.
 pub fn decode(data: &[u8]) -> Decoded {
     let has_bom = data.starts_with(BOM);
@@ -141,6 +155,20 @@ fn utf8_message(data: &[u8], error: &std::str::Utf8Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cookie_line_is_the_line_cpython_read_it_from() {
+        let cases: [(&[u8], Option<u32>); 5] = [
+            (b"# coding: nope\nx = 1\n", Some(1)),
+            (b"#!/usr/bin/env python\n# -*- coding: nope -*-\n", Some(2)),
+            (b"x = 1\n# coding: nope\n", None),
+            (b"\xef\xbb\xbf# coding: utf-8\n", Some(1)),
+            (b"x = 1\n", None),
+        ];
+        for (source, line) in cases {
+            assert_eq!(cookie_line(source), line, "{:?}", String::from_utf8_lossy(source));
+        }
+    }
 
     #[test]
     fn cookies_are_found_where_cpython_looks() {

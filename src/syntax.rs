@@ -61,9 +61,10 @@ pub fn check(source: &[u8], version: (u32, u32)) -> Verdict {
         Decoded::NeedsInterpreter { encoding, best_effort } => {
             // Python's codec registry decides; the best-effort text gives a verdict without an interpreter.
             let Some(text) = best_effort else {
+                // CPython says line 0; the cookie's own line is where to look.
                 return Verdict::Suspect(Problem {
-                    line: 0,
-                    column: 0,
+                    line: encoding::cookie_line(source).unwrap_or(1),
+                    column: 1,
                     message: format!("unknown encoding: {encoding}"),
                 });
             };

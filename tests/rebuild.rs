@@ -688,3 +688,25 @@ fn prek_drives_the_post_merge_stage_with_its_own_variables() {
         pycs(&env.repo)
     );
 }
+
+/// Regression: with a record saying nothing moved, `rebuild --all` returned at
+/// once with exit 0, compiling nothing and reporting nothing.
+#[test]
+fn rebuild_all_compiles_every_source_whatever_the_record_says() {
+    let env = env_with(python::default());
+    env.write("m.py", "x = 1\n");
+    env.write("bad.py", "x = (\n");
+    env.commit_all("sources");
+    age(&env, "m.py");
+    age(&env, "bad.py");
+    // Let the index entries fall behind the record the first run writes, as
+    // they do on any later day (the record looks a second back).
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let first = env.run(&["rebuild", "--all"]).expect_code(1);
+    assert!(first.stderr.contains("bad.py"), "{}", first.stderr);
+    let cache = env.repo.join(format!("__pycache__/m.{}.pyc", python::default().tag));
+    let before = identity(&cache);
+    let again = env.run(&["rebuild", "--all"]).expect_code(1);
+    assert!(again.stderr.contains("bad.py"), "the syntax error is reported again: {}", again.stderr);
+    assert_ne!(identity(&cache), before, "every source is compiled again");
+}

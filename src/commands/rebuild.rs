@@ -466,10 +466,12 @@ fn gather(
     }
     // The one index scan a quiet hook makes: did git write a source since the record?
     let index = Index::load(&repo.index_location())?;
+    // `--all` (and a new work tree) compiles everything, whatever the record says.
     if let Some((baseline, since)) = trusted
         && baseline.is_quiet()
         && pending.is_none()
         && !options_name_paths(what)
+        && !matches!(what, What::Span(Span::AllTracked))
         && !written_since(&index, since)
     {
         return Ok(None);
@@ -692,11 +694,11 @@ fn show_report(
     elapsed: Duration,
 ) -> ExitStatus {
     for problem in &report.syntax {
+        // CPython gives line 0 for an error with no place (an unknown encoding): no `:0:0`.
+        let place = if problem.line == 0 { String::new() } else { format!(":{}:{}", problem.line, problem.column) };
         context.printer.warning(format!(
-            "{}:{}:{}: {} ({})",
+            "{}{place}: {} ({})",
             style.show(&problem.source),
-            problem.line,
-            problem.column,
             crate::display::sanitize_text(&problem.message),
             problem.tags.join(", ")
         ));
