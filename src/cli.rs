@@ -31,7 +31,7 @@ pub struct Cli {
     #[arg(short = 'C', value_name = "DIR", global = true, help_heading = GLOBAL)]
     pub directory: Option<PathBuf>,
 
-    /// When to colour output on stderr.
+    /// When to colour output (stderr and stdout alike).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
@@ -48,16 +48,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// `--color` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when stderr is a terminal, NO_COLOR is unset and TERM is not `dumb`.
-    Auto,
-    /// Always colour.
-    Always,
-    /// Never colour.
-    Never,
-}
+/// `--color` values; the type lives with the printer that resolves it.
+pub use crate::output::ColorChoice;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

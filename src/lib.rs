@@ -56,15 +56,7 @@ pub fn run(cli: Cli, printer: Printer) -> ExitStatus {
         cli::Command::Hook(args) => Some(args.name.clone()),
         _ => None,
     };
-    let stdout_color = match cli.color {
-        cli::ColorChoice::Always => true,
-        cli::ColorChoice::Never => false,
-        cli::ColorChoice::Auto => {
-            output::resolve_color(output::ColorSetting::Auto) && std::io::IsTerminal::is_terminal(&std::io::stdout())
-        }
-    };
-    let result =
-        commands::Context::new(printer, stdout_color).and_then(|context| commands::dispatch(cli.command, &context));
+    let result = commands::Context::new(printer).and_then(|context| commands::dispatch(cli.command, &context));
     match result {
         Ok(status) => status,
         Err(error) => {

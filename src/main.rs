@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pycache_guard::cli::{Cli, ColorChoice};
-use pycache_guard::output::{self, ColorSetting, Printer, Verbosity};
+use pycache_guard::cli::Cli;
+use pycache_guard::output::{Colors, Printer, Verbosity};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -15,16 +15,11 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    let setting = match cli.color {
-        ColorChoice::Auto => ColorSetting::Auto,
-        ColorChoice::Always => ColorSetting::Always,
-        ColorChoice::Never => ColorSetting::Never,
-    };
-    output::apply_color(output::resolve_color(setting));
+    let colors = Colors::resolve(cli.color);
     let verbosity = match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    pycache_guard::run(cli, Printer::new(verbosity)).into()
+    pycache_guard::run(cli, Printer::new(verbosity, colors)).into()
 }

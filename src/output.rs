@@ -25,10 +25,10 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// The user's `--color` setting, before resolution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ColorSetting {
-    /// Colour when stderr is a terminal, `NO_COLOR` is unset and `TERM` is not `dumb`.
+/// `--color`: the user's colour setting, before it is resolved for each stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour a stream when it is a terminal, NO_COLOR is unset and TERM is not `dumb`.
     Auto,
     /// Always colour.
     Always,
@@ -36,38 +36,89 @@ pub enum ColorSetting {
     Never,
 }
 
-/// Decides colour once. `CLICOLOR_FORCE` forces it in auto mode.
-pub fn resolve_color(setting: ColorSetting) -> bool {
+/// The colour decision for each stream, made once at start-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Colors {
+    /// Diagnostics on stderr.
+    pub stderr: bool,
+    /// Reports on stdout.
+    pub stdout: bool,
+}
+
+impl Colors {
+    /// Resolves `choice` for stderr and stdout alike: `--color always` and
+    /// `CLICOLOR_FORCE` colour both, `--color never` and `NO_COLOR` neither,
+    /// and otherwise each stream is coloured when it is a terminal.
+    pub fn resolve(choice: ColorChoice) -> Colors {
+        let decide = |is_terminal: bool| resolve_color(choice, is_terminal);
+        Colors { stderr: decide(std::io::stderr().is_terminal()), stdout: decide(std::io::stdout().is_terminal()) }
+    }
+}
+
+/// Decides colour for one stream. `CLICOLOR_FORCE` forces it in auto mode.
+pub fn resolve_color(choice: ColorChoice, is_terminal: bool) -> bool {
     let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
-    match setting {
-        ColorSetting::Always => true,
-        ColorSetting::Never => false,
-        ColorSetting::Auto => {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
             if std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0") {
                 return true;
             }
-            !set("NO_COLOR")
-                && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
-                && std::io::stderr().is_terminal()
+            !set("NO_COLOR") && std::env::var_os("TERM").is_none_or(|term| term != "dumb") && is_terminal
         }
     }
 }
 
-/// Applies the colour decision to the `colored` crate for the whole process.
-pub fn apply_color(enabled: bool) {
-    colored::control::set_override(enabled);
+/// The colours a message uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// `error`, `check failed`.
+    Error,
+    /// `warning`.
+    Warning,
+    /// `info`, `hint:`.
+    Note,
+    /// `check passed`.
+    Success,
+    /// A heading.
+    Heading,
+}
+
+/// `text` in `tone` when `enabled`, else as it is. The `colored` crate's own
+/// switch is left on (see [`Printer::new`]); each stream decides here.
+pub fn paint(text: &str, tone: Tone, enabled: bool) -> String {
+    if !enabled {
+        return text.to_string();
+    }
+    match tone {
+        Tone::Error => text.red().bold().to_string(),
+        Tone::Warning => text.yellow().bold().to_string(),
+        Tone::Note => text.cyan().bold().to_string(),
+        Tone::Success => text.green().bold().to_string(),
+        Tone::Heading => text.bold().to_string(),
+    }
 }
 
 /// Writes diagnostics to stderr and data to stdout.
 #[derive(Clone, Copy, Debug)]
 pub struct Printer {
     verbosity: Verbosity,
+    colors: Colors,
 }
 
 impl Printer {
-    /// A printer at the given level.
-    pub fn new(verbosity: Verbosity) -> Self {
-        Printer { verbosity }
+    /// A printer at the given level, colouring each stream as `colors` says.
+    pub fn new(verbosity: Verbosity, colors: Colors) -> Self {
+        // Colour is decided per stream by [`paint`]; the crate's global switch
+        // (which would follow stderr only, or a stale `CLICOLOR` guess) stays on.
+        colored::control::set_override(true);
+        Printer { verbosity, colors }
+    }
+
+    /// Whether a report written to stdout may be coloured.
+    pub fn stdout_color(&self) -> bool {
+        self.colors.stdout
     }
 
     /// The level this printer was made with.
@@ -86,20 +137,20 @@ impl Printer {
 
     /// `error: ...`, shown even with `-q`.
     pub fn error(&self, message: impl Display) {
-        self.emit(&format!("{} ", "error:".red().bold()), message);
+        self.emit(&format!("{} ", paint("error:", Tone::Error, self.colors.stderr)), message);
     }
 
     /// `warning: ...`.
     pub fn warning(&self, message: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            self.emit(&format!("{} ", "warning:".yellow().bold()), message);
+            self.emit(&format!("{} ", paint("warning:", Tone::Warning, self.colors.stderr)), message);
         }
     }
 
     /// A blank line, then `hint: ...`.
     pub fn hint(&self, message: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            self.emit(&format!("\n{} ", "hint:".cyan().bold()), message);
+            self.emit(&format!("\n{} ", paint("hint:", Tone::Note, self.colors.stderr)), message);
         }
     }
 

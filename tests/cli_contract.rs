@@ -181,3 +181,29 @@ fn a_hook_that_succeeds_is_quiet_even_on_a_terminal() {
     let shown = git_on_a_terminal(&env, "checkout -q other");
     assert!(shown.contains("compiled 1 file"), "asked for, the summary shows: {shown:?}");
 }
+
+#[test]
+fn color_always_and_clicolor_force_colour_stdout_and_stderr_alike() {
+    let env = TestEnv::new();
+    env.write("m.pyc", "bytecode");
+    env.git(&["add", "-f", "m.pyc"]);
+    let colored = |run: &common::Run| (run.stdout.contains("\u{1b}["), run.stderr.contains("\u{1b}["));
+    let report = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut check = env.command_in(common::binary(), &env.repo);
+        check.args(args).args(["check", "--no-syntax", "--select", "tracked-bytecode"]);
+        let mut forbid = env.command_in(common::binary(), &env.repo);
+        forbid.args(args).arg("forbid");
+        for (key, value) in extra {
+            check.env(key, value);
+            forbid.env(key, value);
+        }
+        let check = common::Run::from(check.output().expect("check runs"));
+        let forbid = common::Run::from(forbid.output().expect("forbid runs"));
+        (colored(&check).0, colored(&forbid).1)
+    };
+    // Neither stream is a terminal here, and NO_COLOR is set by the harness.
+    assert_eq!(report(&[], &[]), (false, false), "no colour by default off a terminal");
+    assert_eq!(report(&[], &["--color", "always"]), (true, true), "--color always colours both streams");
+    assert_eq!(report(&[("CLICOLOR_FORCE", "1")], &[]), (true, true), "CLICOLOR_FORCE colours both streams");
+    assert_eq!(report(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]), (false, false), "--color never wins");
+}

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use bstr::{BString, ByteSlice};
-use colored::Colorize;
 use serde::Serialize;
 
 use crate::artifact::CacheLocation;
@@ -18,6 +17,7 @@ use crate::exit::ExitStatus;
 use crate::git::Repo;
 use crate::index::Index;
 use crate::interpreter::Interpreter;
+use crate::output::{Tone, paint};
 
 use super::Context;
 
@@ -350,11 +350,11 @@ fn rebuild_at_level(scope: &Scope<'_>, sources: BTreeSet<BString>, level: u8) ->
     crate::rebuild::execute(plan, &settings, &|| {}).compiled
 }
 
-fn label(severity: Severity) -> String {
+fn label(severity: Severity, color: bool) -> String {
     match severity {
-        Severity::Error => "error".red().bold().to_string(),
-        Severity::Warning => "warning".yellow().bold().to_string(),
-        Severity::Info => "info".cyan().bold().to_string(),
+        Severity::Error => paint("error", Tone::Error, color),
+        Severity::Warning => paint("warning", Tone::Warning, color),
+        Severity::Info => paint("info", Tone::Note, color),
     }
 }
 
@@ -373,14 +373,14 @@ fn location(style: &PathStyle, finding: &Finding) -> String {
 }
 
 fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats: bool) {
-    colored::control::set_override(context.stdout_color);
+    let color = context.printer.stdout_color();
     let mut lines = Vec::new();
     for id in check::IDS {
         let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).collect();
         let Some(first) = group.first() else { continue };
         lines.push(format!(
             "{}[{id}]: {}",
-            label(first.severity),
+            label(first.severity, color),
             if group.len() == 1 { "1 finding".to_string() } else { format!("{} findings", group.len()) }
         ));
         for finding in &group {
@@ -389,19 +389,23 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
             lines.push(if place.is_empty() { format!("  {message}") } else { format!("  {place}: {message}") });
         }
         for hint in group_hints(style, id, &group) {
-            lines.push(format!("  {} {hint}", "hint:".cyan().bold()));
+            lines.push(format!("  {} {hint}", paint("hint:", Tone::Note, color)));
         }
         lines.push(String::new());
     }
     if stats {
-        lines.extend(stats_table(&gathered.stats));
+        lines.extend(stats_table(&gathered.stats, color));
     }
     let count = |severity| gathered.findings.iter().filter(|finding| finding.severity == severity).count();
     let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
     let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
     lines.push(format!(
         "{}: {}, {}, {} ({} checked for syntax)",
-        if errors > 0 { "check failed".red().bold().to_string() } else { "check passed".green().bold().to_string() },
+        if errors > 0 {
+            paint("check failed", Tone::Error, color)
+        } else {
+            paint("check passed", Tone::Success, color)
+        },
         plural(errors, "error"),
         plural(warnings, "warning"),
         plural(infos, "note"),
@@ -427,8 +431,8 @@ fn group_hints(style: &PathStyle, id: &str, group: &[&Finding]) -> Vec<String> {
     unique.into_iter().map(str::to_string).collect()
 }
 
-fn stats_table(stats: &Stats) -> Vec<String> {
-    let mut lines = vec!["bytecode footprint".bold().to_string()];
+fn stats_table(stats: &Stats, color: bool) -> Vec<String> {
+    let mut lines = vec![paint("bytecode footprint", Tone::Heading, color)];
     for (title, table) in [("folder", &stats.by_folder), ("cache tag", &stats.by_tag)] {
         lines.push(format!("  {title:<28} {:>8} {:>12}", "files", "bytes"));
         for (key, footprint) in table {

@@ -27,16 +27,14 @@ pub struct Context {
     pub printer: Printer,
     /// The directory relative paths on the command line are relative to.
     pub cwd: PathBuf,
-    /// Whether a report written to stdout may be coloured.
-    pub stdout_color: bool,
 }
 
 impl Context {
     /// A context for the current directory (after `-C`).
-    pub fn new(printer: Printer, stdout_color: bool) -> Result<Context> {
+    pub fn new(printer: Printer) -> Result<Context> {
         let cwd = std::env::current_dir()?;
         let cwd = cwd.canonicalize().unwrap_or(cwd);
-        Ok(Context { printer, cwd, stdout_color })
+        Ok(Context { printer, cwd })
     }
 
     /// How to show repository paths to this user. Inside a hook git runs us at
