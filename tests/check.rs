@@ -227,11 +227,7 @@ fn without_an_interpreter_the_verdict_is_marked_unconfirmed() {
     // No interpreter configured and no `python3` on `PATH` (only git): the
     // automatic choice is missing, which is a warning (a named one is exit 2).
     let mut env = TestEnv::new();
-    let only_git = env.root().join("only-git");
-    std::fs::create_dir_all(&only_git).unwrap();
-    let git = std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap();
-    std::os::unix::fs::symlink(String::from_utf8(git.stdout).unwrap().trim(), only_git.join("git")).unwrap();
-    env.extra_env.push(("PATH".into(), only_git.display().to_string()));
+    env.without_python();
     env.write("broken.py", "def f(:\n");
     env.commit_all("broken");
     let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]).expect_code(1);

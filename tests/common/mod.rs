@@ -193,6 +193,18 @@ impl TestEnv {
     }
 
     /// Installs the binary's hooks through the binary itself.
+    /// Leaves only git on `PATH` and names no interpreter: the automatic
+    /// choice (`python3`) is missing, which is a warning, not an error.
+    pub fn without_python(&mut self) {
+        let only_git = self.root().join("only-git");
+        std::fs::create_dir_all(&only_git).unwrap();
+        let git = Command::new("sh").args(["-c", "command -v git"]).output().unwrap();
+        let git = String::from_utf8(git.stdout).unwrap();
+        let _ = std::os::unix::fs::symlink(git.trim(), only_git.join("git"));
+        self.extra_env.retain(|(key, _)| key != "PATH" && key != "PYCACHE_GUARD_PYTHON");
+        self.extra_env.push(("PATH".into(), only_git.display().to_string()));
+    }
+
     pub fn install_hooks(&self) {
         self.run(&["install"]).expect_code(0);
     }
