@@ -22,6 +22,7 @@ pub mod exit;
 pub mod git;
 pub mod gitignore;
 pub mod guard;
+pub mod hook_type;
 pub mod index;
 pub mod interpreter;
 pub mod manager;
@@ -52,8 +53,8 @@ pub fn run(cli: Cli, printer: Printer) -> ExitStatus {
             .error(format!("cannot change to `{}`: {error}", display::quote_path(dir.as_os_str().as_encoded_bytes())));
         return ExitStatus::Failure;
     }
-    let hook_name = match &cli.command {
-        cli::Command::Hook(args) => Some(args.name.clone()),
+    let hook = match &cli.command {
+        cli::Command::Hook(args) => hook_type::HookType::parse(&args.name),
         _ => None,
     };
     let result = commands::Context::new(printer).and_then(|context| commands::dispatch(cli.command, &context));
@@ -61,12 +62,8 @@ pub fn run(cli: Cli, printer: Printer) -> ExitStatus {
         Ok(status) => status,
         Err(error) => {
             render_error(&printer, &error);
-            // Hooks after checkout, merge and rewrite never fail the git command.
-            if hook_name.is_some_and(|name| name.starts_with("post-")) {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Failure
-            }
+            // The hooks after a command that changed files never fail it.
+            if hook.is_some_and(hook_type::HookType::never_fails) { ExitStatus::Success } else { ExitStatus::Failure }
         }
     }
 }

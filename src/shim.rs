@@ -34,6 +34,14 @@ pub const SHIMS: [Shim; 9] = [
     Shim { name: "post-index-change", template: include_str!("../hooks/post-index-change") },
 ];
 
+#[cfg(test)]
+#[test]
+fn there_is_one_shim_per_hook_type_in_its_order() {
+    let names: Vec<&str> = SHIMS.iter().map(|shim| shim.name).collect();
+    let hooks: Vec<&str> = crate::hook_type::HookType::ALL.iter().map(|hook| hook.name()).collect();
+    assert_eq!(names, hooks);
+}
+
 /// Marker prefixes of every shim version ever shipped.
 pub const KNOWN_MARKERS: [&str; 1] = ["# pycache-guard-shim "];
 

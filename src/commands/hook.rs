@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use crate::cli::HookArgs;
 use crate::exit::ExitStatus;
+use crate::hook_type::HookType;
 
 use super::{Context, forbid, rebuild};
 
@@ -24,36 +25,25 @@ pub fn run(context: &Context, args: &HookArgs) -> Result<ExitStatus> {
         context.printer.verbose("PYCACHE_GUARD_SKIP is set; hook skipped");
         return Ok(ExitStatus::Success);
     }
-    match args.name.as_str() {
-        "pre-commit" | "pre-merge-commit" => {
-            let options = forbid::Options { paths: Vec::new(), allow: Vec::new(), fix: false };
-            forbid::run(context, &options).map_err(|error| {
-                error.context(super::Refusal::new(
-                    "pycache-guard could not check the staged files",
-                    "fix the cause above, or skip the check once with `PYCACHE_GUARD_SKIP=1 git commit ...`",
-                ))
-            })
-        }
-        name @ ("post-checkout"
-        | "post-merge"
-        | "post-rewrite"
-        | "post-commit"
-        | "post-applypatch"
-        | "reference-transaction"
-        | "post-index-change") => {
-            let arguments: Vec<String> = args.args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
-            // git writes the rewritten commits (post-rewrite) or the ref updates on stdin.
-            let mut stdin = String::new();
-            if matches!(name, "post-rewrite" | "reference-transaction")
-                && !std::io::IsTerminal::is_terminal(&std::io::stdin())
-            {
-                let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
-            }
-            rebuild::run_hook(context, name, &arguments, &stdin)
-        }
-        other => {
-            context.printer.verbose(format!("pycache-guard has nothing to do in the `{other}` hook"));
-            Ok(ExitStatus::Success)
-        }
+    let Some(hook) = HookType::parse(&args.name) else {
+        let other = crate::display::sanitize_text(&args.name);
+        context.printer.verbose(format!("pycache-guard has nothing to do in the `{other}` hook"));
+        return Ok(ExitStatus::Success);
+    };
+    if hook.guards_commits() {
+        let options = forbid::Options { paths: Vec::new(), allow: Vec::new(), fix: false };
+        return forbid::run(context, &options).map_err(|error| {
+            error.context(super::Refusal::new(
+                "pycache-guard could not check the staged files",
+                "fix the cause above, or skip the check once with `PYCACHE_GUARD_SKIP=1 git commit ...`",
+            ))
+        });
     }
+    let arguments: Vec<String> = args.args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
+    // git writes the rewritten commits (post-rewrite) or the ref updates on stdin.
+    let mut stdin = String::new();
+    if hook.reads_stdin() && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
+    }
+    rebuild::run_hook(context, hook.name(), &arguments, &stdin)
 }

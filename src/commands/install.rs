@@ -15,24 +15,15 @@ use anyhow::Result;
 use crate::cli::InstallArgs;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
+use crate::hook_type::HookType;
 use crate::manager::{self, Manager, snippet};
 use crate::output::code;
 use crate::shim::{self, Installed, Shim};
 
 use super::{Context, Refusal};
 
-/// The hooks that have working behaviour and are installed by default.
-pub const INSTALLED_BY_DEFAULT: [&str; 9] = [
-    "pre-commit",
-    "pre-merge-commit",
-    "post-checkout",
-    "post-merge",
-    "post-rewrite",
-    "post-commit",
-    "post-applypatch",
-    "reference-transaction",
-    "post-index-change",
-];
+/// The hooks installed by default: every one we serve.
+pub const INSTALLED_BY_DEFAULT: [HookType; 9] = HookType::ALL;
 
 /// Installs the shims, or explains why it will not.
 pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
@@ -168,15 +159,17 @@ fn on_path(program: &str) -> bool {
 /// The shims to install: those named with `--hook`, or the defaults.
 fn selected_shims(names: &[String]) -> Result<Vec<Shim>> {
     if names.is_empty() {
-        return Ok(INSTALLED_BY_DEFAULT.iter().filter_map(|name| Shim::named(name)).collect());
+        return Ok(INSTALLED_BY_DEFAULT.iter().filter_map(|hook| Shim::named(hook.name())).collect());
     }
     names
         .iter()
         .map(|name| match Shim::named(name) {
-            Some(shim) if INSTALLED_BY_DEFAULT.contains(&shim.name) => Ok(shim),
+            Some(shim) if HookType::parse(shim.name).is_some_and(|hook| INSTALLED_BY_DEFAULT.contains(&hook)) => {
+                Ok(shim)
+            }
             _ => Err(Refusal::new(
                 format!("pycache-guard has no `{name}` hook"),
-                format!("choose among {}", INSTALLED_BY_DEFAULT.map(|name| format!("`--hook {name}`")).join(", ")),
+                format!("choose among {}", INSTALLED_BY_DEFAULT.map(|hook| format!("`--hook {hook}`")).join(", ")),
             )
             .into()),
         })
