@@ -76,7 +76,7 @@ impl ProjectConfig {
     /// Reads `pyproject.toml` at the work-tree root; a missing file or table is the default.
     pub fn load(workdir: &Path) -> Result<ProjectConfig, ConfigError> {
         let path = workdir.join("pyproject.toml");
-        let text = match fs_err::read(&path) {
+        let text = match crate::safe_fs::read_small(&path, crate::safe_fs::CONFIG_LIMIT) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectConfig::default()),
             Err(source) => return Err(ConfigError::Read { path, source }),

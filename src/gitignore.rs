@@ -203,12 +203,19 @@ pub struct SourcePaths {
     pub per_directory: Vec<PathBuf>,
 }
 
+/// The most an ignore file may hold: far more than any real one, and a
+/// bound on what a committed one can make us allocate.
+pub const IGNORE_FILE_LIMIT: u64 = 64 << 20;
+
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, GitignoreError> {
-    match std::fs::read(path) {
+    match crate::safe_fs::read_small(path, IGNORE_FILE_LIMIT) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        // A folder named like the file is no ignore file for git either.
-        Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
+        // A folder, a FIFO or a device named like the file is no ignore file
+        // for git either, and reading it could block or never end.
+        Err(error) if matches!(error.kind(), std::io::ErrorKind::IsADirectory | std::io::ErrorKind::InvalidInput) => {
+            Ok(None)
+        }
         Err(source) => Err(GitignoreError::Read { path: path.to_path_buf(), source }),
     }
 }

@@ -443,6 +443,12 @@ pub fn plan_at(
     }
     for dir in &targets.sweep {
         let absolute = crate::paths::in_workdir(&settings.workdir, dir);
+        // A virtual environment, `node_modules` or another repository is
+        // not ours to sweep, even where a tracked file in it was deleted: its
+        // sourceless files are its owner's (`clean --include-venvs` is the way in).
+        if crate::walk::excluded_on_the_way(&settings.workdir, &absolute, false).is_some() {
+            continue;
+        }
         plan.removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
     }
     plan.removals.sort();

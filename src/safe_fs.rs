@@ -270,6 +270,42 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     open_checked(rustix::fs::CWD, path)
 }
 
+/// The most a configuration file from the work tree may hold
+/// (`pyproject.toml`, `.python-version`, a hook manager's configuration).
+pub const CONFIG_LIMIT: u64 = 1 << 20;
+
+/// Opens `path` for reading, following links as git and Python do, only
+/// when what it leads to is a regular file: a FIFO, a terminal or a device
+/// (a committed `pyproject.toml -> /dev/tty`) is refused without blocking,
+/// and a device is never opened at all.
+pub fn open_following(path: &Path) -> std::io::Result<std::fs::File> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(rustix::fs::CWD, path, flags, Mode::empty())?;
+    if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) != FileType::RegularFile {
+        return Err(not_regular());
+    }
+    Ok(std::fs::File::from(fd))
+}
+
+/// Reads a small file a repository may have chosen: a regular file only
+/// (see [`open_following`]) of at most `limit` bytes, so a link to
+/// `/dev/zero` or a gigabyte of TOML is an error, not the machine's memory.
+pub fn read_small(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_following(path)?;
+    let mut content = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut content)?;
+    if content.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB; not reading it", limit >> 10),
+        ));
+    }
+    Ok(content)
+}
+
 /// Reads a source, which may be a link (importlib follows it), only when
 /// what it leads to is a regular file: a FIFO or a terminal never blocks.
 pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -93,6 +93,21 @@ pub fn exclusion(path: &Path, is_root: bool, include_venvs: bool) -> Option<Excl
     (environment && !include_venvs).then_some(Exclusion::Environment)
 }
 
+/// The first folder from below `root` down to `path` (inclusive) that a walk
+/// must not enter, with why: the rule for a folder named directly (a sweep
+/// after a deletion, a path on the command line) is the walk's rule.
+pub fn excluded_on_the_way(root: &Path, path: &Path, include_venvs: bool) -> Option<(PathBuf, Exclusion)> {
+    let relative = path.strip_prefix(root).ok()?;
+    let mut folder = root.to_path_buf();
+    for component in relative.components() {
+        folder.push(component);
+        if let Some(why) = exclusion(&folder, false, include_venvs) {
+            return Some((folder, why));
+        }
+    }
+    None
+}
+
 /// True for a folder the walk must not enter.
 pub fn is_excluded_dir(path: &Path, is_root: bool, include_venvs: bool) -> bool {
     exclusion(path, is_root, include_venvs).is_some()

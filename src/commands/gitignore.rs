@@ -76,6 +76,18 @@ fn target_file(context: &Context, repo: &Repo, sources: &Sources, file: Option<&
         )
         .into());
     }
+    // The folder is reached the way every write is: no symbolic link below
+    // the work tree (a committed `linkdir -> ../outside`), no other repository.
+    if absolute.starts_with(workdir)
+        && let Some(parent) = absolute.parent()
+        && let Err(error) = crate::safe_fs::Dir::check_creatable(workdir, parent)
+    {
+        return Err(Refusal::new(
+            format!("not writing `{}`: {error}", crate::display::quote_path(absolute.as_os_str().as_encoded_bytes())),
+            "name a `.gitignore` in a real folder of the work tree, or `.git/info/exclude` to keep the rules local",
+        )
+        .into());
+    }
     if absolute == info_exclude || sources.is_ignore_file(&absolute) {
         return Ok(absolute);
     }
@@ -162,7 +174,7 @@ fn write_rules(
     dry_run: bool,
 ) -> Result<Written> {
     refuse_symlink(target, style)?;
-    let before = match std::fs::read(target) {
+    let before = match crate::safe_fs::read_small(target, gitignore::IGNORE_FILE_LIMIT) {
         Ok(bytes) => Some(bytes),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(error).with_context(|| format!("cannot read `{}`", target.display())),

@@ -25,7 +25,7 @@ const VERSION_FILES: [&str; 2] = [".python-version", ".tool-versions"];
 /// The first version named in the work tree's `.python-version`, if any.
 /// `system` (pyenv's word for "no managed version") names none.
 pub fn pinned(workdir: &Path) -> Option<String> {
-    let text = std::fs::read(workdir.join(".python-version")).ok()?;
+    let text = crate::safe_fs::read_small(&workdir.join(".python-version"), crate::safe_fs::CONFIG_LIMIT).ok()?;
     let text = String::from_utf8_lossy(&text);
     let name = text
         .lines()
@@ -50,7 +50,12 @@ pub fn is_version_name(name: &str) -> bool {
 /// version names: a version manager run there could be sent to a path.
 pub fn unsafe_version_file(workdir: &Path) -> Option<PathBuf> {
     VERSION_FILES.into_iter().map(|name| workdir.join(name)).find(|file| {
-        let Ok(text) = std::fs::read(file) else { return false };
+        // A version manager reads it too: one that is not a small regular
+        // file (a link to `/dev/tty` would hang it) is as unsafe as a path.
+        let text = match crate::safe_fs::read_small(file, crate::safe_fs::CONFIG_LIMIT) {
+            Ok(text) => text,
+            Err(error) => return error.kind() != std::io::ErrorKind::NotFound,
+        };
         let text = String::from_utf8_lossy(&text);
         let mut words = text.lines().map(|line| line.split('#').next().unwrap_or("")).flat_map(str::split_whitespace);
         let tool_versions = file.ends_with(".tool-versions");

@@ -55,6 +55,8 @@ pub enum Distrust {
     BinaryInWorkTree(PathBuf),
     /// Too many symbolic links, or a loop.
     TooManyLinks(PathBuf),
+    /// This folder in the work tree is another repository (it holds `.git`).
+    OtherRepository(PathBuf),
 }
 
 impl std::fmt::Display for Distrust {
@@ -79,6 +81,9 @@ impl std::fmt::Display for Distrust {
                 show(path)
             ),
             Distrust::TooManyLinks(path) => write!(f, "`{}` has too many levels of symbolic links", show(path)),
+            Distrust::OtherRepository(path) => {
+                write!(f, "`{}` is another repository (it holds `.git`), such as a submodule", show(path))
+            }
         }
     }
 }
@@ -144,6 +149,16 @@ fn walk(path: &Path, tree: WorkTree<'_>) -> Result<Walked, Distrust> {
             break;
         };
         if !meta.file_type().is_symlink() {
+            // A folder holding `.git` is another repository (a submodule, or
+            // one git left behind when a submodule was removed upstream):
+            // its files are chosen by whoever controls that repository.
+            if meta.is_dir()
+                && tree.inside(&next)
+                && next != tree.root
+                && std::fs::symlink_metadata(next.join(".git")).is_ok()
+            {
+                return Err(Distrust::OtherRepository(next));
+            }
             real = next;
             continue;
         }
@@ -171,7 +186,7 @@ fn walk(path: &Path, tree: WorkTree<'_>) -> Result<Walked, Distrust> {
 /// True when the file starts with `#!`: the kernel runs another program for it.
 pub fn is_script(path: &Path) -> bool {
     let mut head = [0u8; 2];
-    std::fs::File::open(path).and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head)).is_ok()
+    crate::safe_fs::open_following(path).and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head)).is_ok()
         && &head == b"#!"
 }
 
@@ -216,7 +231,9 @@ fn venv_config(executable: &Path, tree: WorkTree<'_>) -> Result<Option<PathBuf>,
             return Err(Distrust::VenvConfig(config));
         }
     }
-    let text = std::fs::read(&config).unwrap_or_default();
+    // Unreadable as a small regular file (a FIFO, a device, a huge one): not trusted.
+    let text = crate::safe_fs::read_small(&config, crate::safe_fs::CONFIG_LIMIT)
+        .map_err(|_| Distrust::VenvConfig(config.clone()))?;
     for line in text.split(|&byte| byte == b'\n') {
         let Some((key, value)) = line.split_once_str("=") else { continue };
         if key.trim_ascii() != b"home" {

@@ -195,12 +195,12 @@ pub fn survey(workdir: &Path, hooks_dir: &Path) -> Survey {
 }
 
 fn is_ours(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|content| crate::shim::is_ours(&content))
+    read_small(path).is_ok_and(|content| crate::shim::is_ours(&content))
 }
 
 fn hook_file(hooks_dir: &Path, hook: &str) -> HookFile {
     let path = hooks_dir.join(hook);
-    let Ok(content) = std::fs::read(&path) else {
+    let Ok(content) = read_small(&path) else {
         return if std::fs::symlink_metadata(&path).is_ok() { HookFile::Foreign } else { HookFile::Absent };
     };
     if crate::shim::is_ours(&content) {
@@ -232,9 +232,16 @@ pub fn installed_manager(hooks_dir: &Path) -> Option<Manager> {
         .collect();
     entries.sort();
     entries.iter().find_map(|path| {
-        let content = std::fs::read(path).ok()?;
+        let content = read_small(path).ok()?;
         if crate::shim::is_ours(&content) { None } else { Manager::generated(&content) }
     })
+}
+
+/// Reads a hook script or a manager's configuration: both can come from the
+/// repository (husky's `.husky/_`, `.pre-commit-config.yaml`), so only a
+/// small regular file is read, never a committed link to `/dev/tty`.
+pub fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    crate::safe_fs::read_small(path, crate::safe_fs::CONFIG_LIMIT)
 }
 
 /// Lines that are not comments, for a textual scan.
@@ -291,7 +298,7 @@ pub fn husky_scripts(workdir: &Path, hooks_dir: &Path) -> PathBuf {
 }
 
 fn config_runs_us(manager: Manager, workdir: &Path, hooks_dir: &Path, hook: &str) -> bool {
-    let read = |path: &Path| std::fs::read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let read = |path: &Path| read_small(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
     match manager {
         Manager::PreCommit | Manager::Prek => manager
             .configs(workdir)

@@ -48,7 +48,7 @@ pub fn advice(manager: Manager, survey: &Survey, workdir: &Path, hooks_dir: &Pat
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default()
+    super::read_small(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default()
 }
 
 fn relative(workdir: &Path, path: &Path) -> String {

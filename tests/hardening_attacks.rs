@@ -1,0 +1,135 @@
+//! Regressions from an independent attack on the safety promises, one test
+//! per break: each builds the attack as the attacker did and asserts the
+//! safe outcome.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Run, TestEnv};
+
+/// Runs the binary, killing it after a generous minute: a hang fails the test.
+fn run_or_kill(env: &TestEnv, args: &[&str]) -> (Run, bool) {
+    let mut child = env
+        .command_in(common::binary(), &env.repo)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut killed = false;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Run::from(child.wait_with_output().unwrap()), killed)
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success());
+}
+
+/// A folder git leaves behind when upstream removes a submodule still holds
+/// the submodule's `.git`: its `bin/python` is that repository's choice.
+#[test]
+fn a_venv_that_is_another_repository_is_never_run() {
+    let env = TestEnv::new();
+    let marker = env.root().join("pwned");
+    env.write("a.py", "x = 1\n");
+    env.commit_all("one");
+    let python = &common::python::default().path;
+    env.write(".venv/.git", "gitdir: ../.git/modules/.venv\n");
+    env.write(".venv/pyvenv.cfg", "home = /usr/bin\n");
+    let script = env.write(
+        ".venv/bin/python",
+        format!("#!/bin/sh\ntouch '{}'\nexec '{}' \"$@\"\n", marker.display(), python.display()),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.write(".git/info/exclude", ".venv/\n");
+    let run = env.run(&["-v", "check", "--no-syntax"]);
+    assert!(!marker.exists(), "the leftover submodule's python ran:\n{}", run.stderr);
+    let run = env.run(&["rebuild", "--all"]);
+    assert!(!marker.exists(), "the leftover submodule's python ran:\n{}", run.stderr);
+}
+
+/// A deleted tracked source inside the user's virtual environment must not
+/// make the hooks sweep the environment's own sourceless files.
+#[test]
+fn the_hooks_never_sweep_inside_a_virtual_environment() {
+    let mut env = TestEnv::new();
+    env.use_python(&common::python::default().path);
+    env.write("a.py", "x = 1\n");
+    env.write(".venv/lib/site/gone.py", "g = 1\n");
+    env.git(&["add", "-f", "a.py", ".venv/lib/site/gone.py"]);
+    env.git(&["commit", "-q", "-m", "one"]);
+    env.write(".venv/pyvenv.cfg", "home = /usr/bin\n");
+    env.write(".git/info/exclude", ".venv/pyvenv.cfg\n.venv/lib/site/gone.pyc\n.venv/lib/site/__pycache__/\n");
+    let legacy = env.write(".venv/lib/site/gone.pyc", "keep");
+    let cache = env.write(".venv/lib/site/__pycache__/gone.cpython-312.pyc", "keep");
+    env.install_hooks();
+    env.git(&["rm", "-q", ".venv/lib/site/gone.py"]);
+    env.git(&["commit", "-q", "-m", "delete it"]);
+    assert!(legacy.exists() && cache.exists(), "the hook swept inside `.venv`");
+    assert_eq!(env.read(".venv/lib/site/gone.pyc"), b"keep");
+}
+
+/// Configuration the repository chooses is read only when it is a small
+/// regular file: a FIFO never blocks, `/dev/zero` never fills the memory.
+#[test]
+fn configuration_that_is_not_a_small_regular_file_is_never_read() {
+    let mut env = TestEnv::new();
+    env.use_python(&common::python::default().path);
+    env.write("a.py", "x = 1\n");
+    env.commit_all("one");
+    for name in ["pyproject.toml", ".python-version", ".tool-versions", ".pre-commit-config.yaml"] {
+        mkfifo(&env.repo.join(name));
+    }
+    let (run, killed) = run_or_kill(&env, &["check", "--no-syntax"]);
+    assert!(!killed, "check blocked on a FIFO:\n{}", run.stderr);
+    assert!(run.stderr.contains("pyproject.toml"), "the unreadable configuration is named: {}", run.stderr);
+    let (run, killed) = run_or_kill(&env, &["install"]);
+    assert!(!killed, "install blocked on a FIFO:\n{}", run.stderr);
+    let (run, killed) = run_or_kill(&env, &["hook", "post-checkout", &"0".repeat(40), &"0".repeat(40), "1"]);
+    assert!(!killed && run.code == 0, "a hook blocked or failed:\n{}", run.stderr);
+
+    for name in ["pyproject.toml", ".python-version", ".tool-versions", ".pre-commit-config.yaml"] {
+        std::fs::remove_file(env.repo.join(name)).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", env.repo.join(name)).unwrap();
+    }
+    // With 1 GiB of address space, reading any of them whole cannot succeed.
+    let run = Run::from(
+        env.command_in("/bin/sh", &env.repo)
+            .args(["-c", "ulimit -v 1048576 && exec \"$0\" check --no-syntax"])
+            .arg(common::binary())
+            .output()
+            .unwrap(),
+    );
+    assert!(run.code == 1 || run.code == 2, "{}", run.stderr);
+    assert!(run.stderr.contains("pyproject.toml"), "{}", run.stderr);
+    assert!(!run.stderr.contains("memory allocation"), "{}", run.stderr);
+}
+
+/// `gitignore --file` writes only through real folders of the work tree.
+#[test]
+fn gitignore_never_writes_through_a_linked_folder() {
+    let env = TestEnv::new();
+    let outside = env.root().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join(".gitignore"), "orig\n").unwrap();
+    env.write("a.py", "x = 1\n");
+    std::os::unix::fs::symlink("../outside", env.repo.join("linkdir")).unwrap();
+    env.commit_all("a link to a folder outside");
+    env.write("s.pyc", "bytecode");
+    let run = env.run(&["gitignore", "--file", "linkdir/.gitignore"]).expect_code(2);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read(outside.join(".gitignore")).unwrap(), b"orig\n");
+}
