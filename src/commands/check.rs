@@ -522,12 +522,38 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
 /// Escapes a workflow command's message (`%`, CR, LF) or property (also `:`
 /// and `,`); other control characters are shown escaped, never raw.
 fn escape_github(text: &str, property: bool) -> String {
-    let text: String = text.split(['\r', '\n']).map(crate::display::sanitize_text).collect::<Vec<_>>().join("\n");
-    let mut out = text.replace('%', "%25").replace('\n', "%0A");
-    if property {
-        out = out.replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::with_capacity(text.len());
+    let mut plain = String::new();
+    let mut flush = |plain: &mut String, out: &mut String| {
+        out.push_str(&crate::display::sanitize_text(plain));
+        plain.clear();
+    };
+    for c in text.chars() {
+        let encoded = match c {
+            '%' => "%25",
+            '\r' => "%0D",
+            '\n' => "%0A",
+            ':' if property => "%3A",
+            ',' if property => "%2C",
+            c => {
+                plain.push(c);
+                continue;
+            }
+        };
+        flush(&mut plain, &mut out);
+        out.push_str(encoded);
     }
+    flush(&mut plain, &mut out);
     out
+}
+
+#[cfg(test)]
+#[test]
+fn github_escapes_follow_the_workflow_command_rules() {
+    assert_eq!(escape_github("a%b\rc\nd", false), "a%25b%0Dc%0Ad");
+    assert_eq!(escape_github("x:y,z", true), "x%3Ay%2Cz");
+    assert_eq!(escape_github("x:y,z", false), "x:y,z");
+    assert_eq!(escape_github("esc\u{1b}[2J", false), "esc\\x1b[2J");
 }
 
 fn print_github(context: &Context, scope: &Scope<'_>, gathered: &Gathered) {
