@@ -524,7 +524,7 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
 fn escape_github(text: &str, property: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut plain = String::new();
-    let mut flush = |plain: &mut String, out: &mut String| {
+    let flush = |plain: &mut String, out: &mut String| {
         out.push_str(&crate::display::sanitize_text(plain));
         plain.clear();
     };
