@@ -44,7 +44,7 @@ fn parse_args() -> Result<Settings> {
             "-h" | "--help" => {
                 println!(
                     "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale]\n\
-                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, clean, scale"
+                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, everyday, clean, scale"
                 );
                 std::process::exit(0);
             }
@@ -108,6 +108,9 @@ fn main() -> Result<()> {
     }
     if step("syntax") {
         rows.push(pairs::syntax(&bench)?);
+    }
+    if step("everyday") {
+        rows.extend(pairs::everyday(&bench)?);
     }
     if step("clean") {
         let (against_pyclean, against_find) = pairs::clean(&bench)?;
