@@ -330,3 +330,27 @@ pub fn count_bytecode(root: &Path) -> (usize, usize) {
     }
     (files, dirs)
 }
+
+/// A repository with the standard library committed and a second repository,
+/// `upstream`, it fetches from, for timing everyday git commands with and
+/// without the hooks. The hooks are installed in the repository's own hooks
+/// folder by the caller; the side without hooks points `core.hooksPath` at an
+/// empty folder, so both sides run in the same repository.
+pub fn hooks_repo(work: &Path, stdlib: &Path) -> Result<PathBuf> {
+    once(&work.join("hooks-repo"), |repo| {
+        run(repo, "git", &["init", "-q", "-b", "main", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n/upstream/\n/no-hooks/\n")?;
+        link_tree(stdlib, &repo.join("lib"))?;
+        std::fs::remove_file(repo.join("lib/.complete")).ok();
+        std::fs::write(repo.join("edited.py"), "V = 0\n")?;
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "standard library"])?;
+        std::fs::create_dir_all(repo.join("no-hooks"))?;
+        let upstream = repo.join("upstream");
+        run(repo, "git", &["init", "-q", "-b", "main", &upstream.to_string_lossy()])?;
+        run(&upstream, "git", &["commit", "-q", "--allow-empty", "-m", "upstream"])?;
+        run(repo, "git", &["remote", "add", "upstream", &upstream.to_string_lossy()])?;
+        run(repo, "git", &["fetch", "-q", "upstream"])?;
+        Ok(())
+    })
+}

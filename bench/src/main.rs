@@ -45,7 +45,7 @@ fn parse_args() -> Result<Settings> {
             "-h" | "--help" => {
                 println!(
                     "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale]\n\
-                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, clean, memory, scale"
+                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, everyday, clean, memory, scale"
                 );
                 std::process::exit(0);
             }
@@ -109,6 +109,9 @@ fn main() -> Result<()> {
     }
     if step("syntax") {
         rows.push(pairs::syntax(&bench)?);
+    }
+    if step("everyday") {
+        rows.extend(pairs::everyday(&bench)?);
     }
     if step("clean") {
         let (against_pyclean, against_find) = pairs::clean(&bench)?;

@@ -259,3 +259,69 @@ pub fn clean(bench: &Bench) -> Result<(Row, Row)> {
     };
     Ok((against_pyclean, against_find))
 }
+
+/// Everyday git commands with the hooks installed against the same commands
+/// without them (`core.hooksPath` at an empty folder), in one repository:
+/// `git commit` of one edited module (pre-commit guard, post-commit,
+/// reference-transaction), `git fetch` of a new upstream commit
+/// (reference-transaction, which exits in the shim), and `git status` after a
+/// source was rewritten unchanged, so that git refreshes and writes its index
+/// (post-index-change, which exits in the shim: git updated no work tree file).
+pub fn everyday(bench: &Bench) -> Result<Vec<Row>> {
+    let repo = corpus::hooks_repo(&bench.work, &bench.stdlib()?)?;
+    let python = corpus::real_python()?;
+    let python_env = ("PYCACHE_GUARD_PYTHON".to_string(), python.display().to_string());
+    let mut install = bench.ours("install", &repo, &["install", "--force"]);
+    install.env.push(python_env.clone());
+    crate::measure::run_once(&install)?;
+    let no_hooks = format!("core.hooksPath={}", repo.join("no-hooks").display());
+    let pair = |label: &str, args: &[&str], prepare: &dyn Fn() -> Box<dyn Fn() -> Result<()>>| {
+        let mut with = vec!["git"];
+        with.extend_from_slice(args);
+        let mut without = vec!["git", "-c", no_hooks.as_str()];
+        without.extend_from_slice(args);
+        let mut ours = bench.theirs(&format!("{label} with hooks"), &repo, &with);
+        ours.env.push(python_env.clone());
+        let ours = ours.prepare(prepare());
+        let theirs = bench.theirs(&format!("{label} without hooks"), &repo, &without).prepare(prepare());
+        bench.compare(&ours, &theirs, bench.rounds)
+    };
+    let counter = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let edit_and_stage = || -> Box<dyn Fn() -> Result<()>> {
+        let (repo, counter) = (repo.clone(), counter.clone());
+        Box::new(move || {
+            counter.set(counter.get() + 1);
+            std::fs::write(repo.join("edited.py"), format!("V = {}\n", counter.get()))?;
+            corpus::run(&repo, "git", &["add", "edited.py"]).map(drop)
+        })
+    };
+    let commit = pair("git commit", &["commit", "-q", "-m", "edit"], &edit_and_stage)?;
+    let upstream_commit = || -> Box<dyn Fn() -> Result<()>> {
+        let upstream = repo.join("upstream");
+        Box::new(move || corpus::run(&upstream, "git", &["commit", "-q", "--allow-empty", "-m", "more"]).map(drop))
+    };
+    let fetch = pair("git fetch", &["fetch", "-q", "upstream"], &upstream_commit)?;
+    let rewrite_unchanged = || -> Box<dyn Fn() -> Result<()>> {
+        let repo = repo.clone();
+        Box::new(move || {
+            let path = repo.join("edited.py");
+            let text = std::fs::read(&path)?;
+            std::fs::write(&path, text).map_err(Into::into)
+        })
+    };
+    let status = pair("git status", &["status", "--porcelain"], &rewrite_unchanged)?;
+    let files = corpus::run(&repo, "git", &["ls-files"])?.lines().count();
+    let row = |name, work: String, command: &str, comparison| Row {
+        name,
+        work,
+        ours: format!("`{command}`, hooks installed"),
+        theirs: format!("`{command}`, no hooks"),
+        comparison,
+        goal: None,
+    };
+    Ok(vec![
+        row("commit", format!("commit of one edited module, {files} tracked files"), "git commit", commit),
+        row("fetch", "fetch of one new upstream commit".into(), "git fetch", fetch),
+        row("status", "status that rewrites the index (post-index-change)".into(), "git status --porcelain", status),
+    ])
+}

@@ -465,9 +465,13 @@ fn gather(
         return Ok(None);
     }
     // The one index scan a quiet hook makes: did git write a source since the record?
+    // Only hooks stop here: `rebuild` typed by hand goes on to its stale scan,
+    // which is what catches a file git rewrote outside its index (`stash pop`
+    // under a hook manager, which installs no `post-index-change`).
     let index = Index::load(&repo.index_location())?;
     // `--all` (and a new work tree) compiles everything, whatever the record says.
     if let Some((baseline, since)) = trusted
+        && options.hook
         && baseline.is_quiet()
         && pending.is_none()
         && !options_name_paths(what)
