@@ -144,7 +144,14 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
 /// the check is one `stat`); a source without caches is compiled only when
 /// written strictly after `since`, so that one that does not compile is not
 /// retried by every hook of the same command. Missing a cache never lies.
-pub fn reconcile_targets(changes: &[Change], index: &Index, since: i64, settings: &Settings, targets: &mut Targets) {
+pub fn reconcile_targets(
+    changes: &[Change],
+    index: &Index,
+    since: i64,
+    git_wrote: bool,
+    settings: &Settings,
+    targets: &mut Targets,
+) {
     let mut candidates: BTreeMap<BString, bool> = BTreeMap::new();
     for change in changes.iter().filter(|change| is_source(&change.path) && crate::changes::is_safe_path(&change.path))
     {
@@ -164,8 +171,10 @@ pub fn reconcile_targets(changes: &[Change], index: &Index, since: i64, settings
             && is_source(e.path)
             && crate::changes::is_safe_path(e.path)
     });
+    // After a plain commit the files written since the record are the
+    // user's edits: only a cache that would lie is worth a compile there.
     for entry in written {
-        candidates.insert(entry.path.to_owned(), entry.changed > since);
+        candidates.insert(entry.path.to_owned(), git_wrote && entry.changed > since);
     }
     let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     for (source, written) in candidates {

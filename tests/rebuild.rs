@@ -710,3 +710,45 @@ fn rebuild_all_compiles_every_source_whatever_the_record_says() {
     assert!(again.stderr.contains("bad.py"), "the syntax error is reported again: {}", again.stderr);
     assert_ne!(identity(&cache), before, "every source is compiled again");
 }
+
+/// A plain `git commit` writes no work-tree file: the user's own edit gets no
+/// compile at commit time (Python rewrites a stale cache on import), but a
+/// cache that would lie about it is still put right.
+#[test]
+fn a_plain_commit_compiles_only_what_would_lie() {
+    let python = python::default();
+    let env = env_with(python);
+    env.write("stale.py", "x = 1\n");
+    env.write("lying.py", "y = 1\n");
+    env.commit_all("one");
+    age(&env, "stale.py");
+    // One whole second S in the past: the source at S.1, its cache written at
+    // S.2, the same-size edit at S.5, as a fast script or git would make them.
+    let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 20;
+    let at = |tenths: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(second * 1000 + tenths * 100);
+    let set_mtime = |path: &Path, time: std::time::SystemTime| {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_times(std::fs::FileTimes::new().set_modified(time)).unwrap();
+    };
+    let lying = env.repo.join("lying.py");
+    set_mtime(&lying, at(1));
+    env.install_hooks();
+    let imported = env.python(python, &["-c", "import stale, lying"]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    // The record any earlier hook leaves (a first hook without one scans).
+    env.run(&["rebuild"]).expect_code(0);
+    let stale_cache = env.repo.join(format!("__pycache__/stale.{}.pyc", python.tag));
+    let before = identity(&stale_cache);
+    // An edit of another size: the cache is merely out of date.
+    env.write("stale.py", "x = 222\n");
+    // An edit of the same size in the same second, after the cache: it would lie.
+    set_mtime(&env.repo.join(format!("__pycache__/lying.{}.pyc", python.tag)), at(2));
+    env.write("lying.py", "y = 7\n");
+    set_mtime(&lying, at(5));
+    env.git(&["add", "stale.py", "lying.py"]);
+    env.git(&["commit", "-q", "-m", "edits"]);
+    let log = String::from_utf8_lossy(&env.read(".git/pycache-guard/rebuild.log")).into_owned();
+    assert_eq!(identity(&stale_cache), before, "the plain commit compiled an edit Python rewrites on import:\n{log}");
+    let run = env.python(python, &["-c", "import lying; print(lying.y)"]);
+    assert_eq!(run.stdout, "7\n", "the lying cache survived the commit: {}", run.stderr);
+}

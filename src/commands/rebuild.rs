@@ -57,6 +57,9 @@ struct Options {
     reconcile: bool,
     /// For messages and the log: which hook or command.
     label: String,
+    /// The hook follows a plain `git commit`, which writes no work-tree file:
+    /// what was written since the record is the user's own editing.
+    plain_commit: bool,
 }
 
 fn mode_of(choice: ModeChoice) -> InvalidationMode {
@@ -80,6 +83,7 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
         background: args.background,
         reconcile: args.hook || args.all || no_selection(args),
         label: if args.hook { "rebuild --hook".into() } else { "rebuild".into() },
+        plain_commit: false,
     };
     guarded(context, &options, || {
         let repo = Repo::discover()?;
@@ -132,7 +136,12 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
         background: false,
         reconcile: true,
         label: name.to_string(),
+        plain_commit: false,
     };
+    // A commit fires `reference-transaction` (its branch moved) and then
+    // `post-commit`; both read the reflog entry the commit just wrote.
+    let plain_commit = matches!(name, "post-commit" | "reference-transaction") && is_plain_commit();
+    let options = Options { plain_commit, ..options };
     guarded(context, &options, || {
         if let Some(hint) = ref_move_hint(name, args, stdin) {
             let (old, new) = match hint {
@@ -165,6 +174,21 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
         let span = span_or_scan(context, &repo, &event);
         start(context, &repo, &What::Span(span), &options)
     })
+}
+
+/// True when the newest entry of `HEAD`'s reflog is a plain `git commit`
+/// (`commit:` or `commit (initial):`): git wrote no work-tree file for it, so
+/// the files written since the record are the user's own edits, which
+/// Python recompiles on import by itself. A merge's commit (`commit
+/// (merge)`), cherry-pick, revert and anything unreadable count as git's
+/// writes. The reflog is git's own file, never the repository's choice.
+fn is_plain_commit() -> bool {
+    let Ok(repo) = Repo::discover() else { return false };
+    let Ok(log) = crate::safe_fs::read_small(&repo.git_dir().join("logs/HEAD"), 64 << 20) else { return false };
+    let Some(last) = log.trim_ascii_end().rsplit(|&byte| byte == b'\n').next() else { return false };
+    let Some(tab) = last.iter().position(|&byte| byte == b'\t') else { return false };
+    let message = &last[tab + 1..];
+    message.starts_with(b"commit: ") || message.starts_with(b"commit (initial): ")
 }
 
 /// What a hook that names no files tells: `post-commit` and
@@ -498,7 +522,8 @@ fn gather(
     };
     match trusted {
         Some((baseline, since)) => {
-            rebuild::reconcile_targets(&baseline.changes, &index, since, &settings, &mut targets)
+            let git_wrote = !options.plain_commit;
+            rebuild::reconcile_targets(&baseline.changes, &index, since, git_wrote, &settings, &mut targets)
         }
         // No record to trust: the event's diff, plus the stale scan.
         None if options.reconcile && !matches!(scope, Some(Scope::StaleScan)) => {

@@ -192,7 +192,6 @@ impl TestEnv {
         Run::from(self.command_in(&python.path, &self.repo).args(args).output().expect("python runs"))
     }
 
-    /// Installs the binary's hooks through the binary itself.
     /// Leaves only git on `PATH` and names no interpreter: the automatic
     /// choice (`python3`) is missing, which is a warning, not an error.
     pub fn without_python(&mut self) {
@@ -205,6 +204,7 @@ impl TestEnv {
         self.extra_env.push(("PATH".into(), only_git.display().to_string()));
     }
 
+    /// Installs the binary's hooks through the binary itself.
     pub fn install_hooks(&self) {
         self.run(&["install"]).expect_code(0);
     }
