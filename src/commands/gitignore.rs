@@ -78,7 +78,9 @@ fn target_file(context: &Context, repo: &Repo, sources: &Sources, file: Option<&
     }
     // The folder is reached the way every write is: no symbolic link below
     // the work tree (a committed `linkdir -> ../outside`), no other repository.
+    // `.git/info/exclude` is git's own folder, not the repository's choice.
     if absolute.starts_with(workdir)
+        && !absolute.starts_with(repo.common_dir())
         && let Some(parent) = absolute.parent()
         && let Err(error) = crate::safe_fs::Dir::check_creatable(workdir, parent)
     {
