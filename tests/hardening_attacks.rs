@@ -6,32 +6,8 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::{Run, TestEnv};
-
-/// Runs the binary, killing it after a generous minute: a hang fails the test.
-fn run_or_kill(env: &TestEnv, args: &[&str]) -> (Run, bool) {
-    let mut child = env
-        .command_in(common::binary(), &env.repo)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let mut killed = false;
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            killed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Run::from(child.wait_with_output().unwrap()), killed)
-}
 
 fn mkfifo(path: &Path) {
     let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
@@ -93,12 +69,12 @@ fn configuration_that_is_not_a_small_regular_file_is_never_read() {
     for name in ["pyproject.toml", ".python-version", ".tool-versions", ".pre-commit-config.yaml"] {
         mkfifo(&env.repo.join(name));
     }
-    let (run, killed) = run_or_kill(&env, &["check", "--no-syntax"]);
+    let (run, killed) = env.run_or_kill(&["check", "--no-syntax"]);
     assert!(!killed, "check blocked on a FIFO:\n{}", run.stderr);
     assert!(run.stderr.contains("pyproject.toml"), "the unreadable configuration is named: {}", run.stderr);
-    let (run, killed) = run_or_kill(&env, &["install"]);
+    let (run, killed) = env.run_or_kill(&["install"]);
     assert!(!killed, "install blocked on a FIFO:\n{}", run.stderr);
-    let (run, killed) = run_or_kill(&env, &["hook", "post-checkout", &"0".repeat(40), &"0".repeat(40), "1"]);
+    let (run, killed) = env.run_or_kill(&["hook", "post-checkout", &"0".repeat(40), &"0".repeat(40), "1"]);
     assert!(!killed && run.code == 0, "a hook blocked or failed:\n{}", run.stderr);
 
     for name in ["pyproject.toml", ".python-version", ".tool-versions", ".pre-commit-config.yaml"] {

@@ -7,8 +7,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::python::{self, Python};
 use common::{Run, TestEnv};
@@ -28,25 +26,8 @@ fn reported(run: &Run) -> BTreeSet<String> {
         .collect()
 }
 
-/// Runs the binary, killing it if it has not finished after a generous
-/// minute: a hang must fail the test, not the whole run.
 fn run_or_kill(env: &TestEnv, args: &[&str]) -> Run {
-    let mut child = env
-        .command_in(common::binary(), &env.repo)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Run::from(child.wait_with_output().unwrap())
+    env.run_or_kill(args).0
 }
 
 #[test]

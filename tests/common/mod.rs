@@ -204,6 +204,30 @@ impl TestEnv {
         self.extra_env.push(("PATH".into(), only_git.display().to_string()));
     }
 
+    /// Runs the binary in the work tree, killing it if it has not finished
+    /// after a generous minute: a hang must fail the test, not the whole run.
+    /// Also says whether it had to be killed.
+    pub fn run_or_kill(&self, args: &[&str]) -> (Run, bool) {
+        let mut child = self
+            .command_in(binary(), &self.repo)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut killed = false;
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                child.kill().unwrap();
+                killed = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (Run::from(child.wait_with_output().unwrap()), killed)
+    }
+
     /// Installs the binary's hooks through the binary itself.
     pub fn install_hooks(&self) {
         self.run(&["install"]).expect_code(0);
