@@ -19,10 +19,15 @@ pub fn hook_repository(env: &TestEnv) -> PathBuf {
     let name = format!("hook-repo-{:016x}", std::hash::Hasher::finish(&hasher));
     let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let copy = target_tmp.join(&name);
+    // Tests of one binary run in threads of one process: one builds, the
+    // others wait for it (the folder name below only tells processes apart).
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if copy.join(".git").exists() {
         return copy;
     }
     let building = target_tmp.join(format!("{name}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
     for item in items {
         copy_tree(&source.join(item), &building.join(item));
     }
