@@ -85,8 +85,8 @@ pub fn tracked_bytecode(
         })
         .map(|entry| {
             let hint = format!(
-                "untrack it, keeping the file: `git rm -r --cached -- {}`; or allow it in `[tool.pycache-guard] allow`",
-                crate::display::shell_quote(entry.path)
+                "untrack it, keeping the file: `{}`; or allow it in `[tool.pycache-guard] allow`",
+                crate::git::untrack_command(&[crate::display::shell_quote(entry.path)])
             );
             Finding::at(
                 "tracked-bytecode",

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::changes::{Change, ChangeKind};
+use bstr::BString;
+
+use crate::index::ObjectFormat;
 
 /// Failures to reach or read the repository.
 #[derive(Debug, thiserror::Error)]
@@ -52,25 +54,6 @@ pub enum GitError {
     },
 }
 
-/// The hash function of a repository's objects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ObjectFormat {
-    /// The default.
-    Sha1,
-    /// `extensions.objectFormat = sha256`.
-    Sha256,
-}
-
-impl ObjectFormat {
-    /// Bytes in a raw object id.
-    pub fn hash_len(self) -> usize {
-        match self {
-            ObjectFormat::Sha1 => 20,
-            ObjectFormat::Sha256 => 32,
-        }
-    }
-}
-
 /// A blob as recorded in a tree: raw id and git file mode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeBlob {
@@ -78,6 +61,45 @@ pub struct TreeBlob {
     pub id: Vec<u8>,
     /// The git file mode, such as `0o100644`.
     pub mode: u32,
+}
+
+/// How a tracked path changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// New in the new state.
+    Added,
+    /// Different content, mode or type.
+    Modified,
+    /// Gone from the new state.
+    Deleted,
+}
+
+/// One changed path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Repository-relative path.
+    pub path: BString,
+    /// How it changed.
+    pub kind: ChangeKind,
+}
+
+/// The command a person runs to untrack files and keep them on disk,
+/// `git rm -r --cached -- <pathspecs>`, from pathspecs already quoted for
+/// the shell (see [`literal_pathspec`]). Shown in hints, never run.
+pub fn untrack_command(pathspecs: &[String]) -> String {
+    format!("git rm -r --cached -- {}", pathspecs.join(" "))
+}
+
+/// A repository path as a pathspec that matches only itself: prefixed with
+/// `:(literal)` when git would read it as a glob or magic.
+pub fn literal_pathspec(path: &[u8]) -> BString {
+    if path.iter().any(|byte| b"*?[\\".contains(byte)) || path.starts_with(b":") {
+        let mut literal = BString::from(":(literal)");
+        literal.extend_from_slice(path);
+        literal
+    } else {
+        BString::from(path)
+    }
 }
 
 /// How the repository is read.
@@ -268,7 +290,7 @@ impl Repo {
     }
 
     /// A `git` command that runs in the work tree (or the repository folder when bare).
-    pub fn command(&self) -> Command {
+    fn command(&self) -> Command {
         let mut command = Command::new("git");
         command.current_dir(self.workdir.as_deref().unwrap_or(&self.git_dir));
         command
@@ -280,10 +302,33 @@ impl Repo {
     }
 
     /// Runs `git args...` with extra environment, feeding `input` on stdin.
-    pub fn output_with(&self, args: &[&str], input: &[u8], env: &[(&str, &OsStr)]) -> Result<Vec<u8>, GitError> {
+    fn output_with(&self, args: &[&str], input: &[u8], env: &[(&str, &OsStr)]) -> Result<Vec<u8>, GitError> {
         let mut command = self.command();
         command.args(args).envs(env.iter().copied());
         run(&mut command, args, Some(input))
+    }
+
+    /// Drops new entries from the index and puts changed ones back to
+    /// `HEAD`'s version (on an unborn branch: drops them all), leaving the
+    /// work tree alone. Goes through git so that the index (possibly
+    /// `GIT_INDEX_FILE`) keeps git's own format and extensions; the paths go
+    /// on stdin, NUL-separated and literal, so no name is read as a glob or
+    /// an option.
+    pub fn unstage(&self, paths: &[BString]) -> Result<(), GitError> {
+        let mut input = Vec::new();
+        for path in paths {
+            input.extend_from_slice(path);
+            input.push(0);
+        }
+        let unborn = self.head_blobs(&[])?.is_none();
+        let args: &[&str] = if unborn {
+            &["rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-", "--pathspec-file-nul"]
+        } else {
+            &["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul"]
+        };
+        let index = self.index_path();
+        let env = [("GIT_INDEX_FILE", index.as_os_str()), ("GIT_LITERAL_PATHSPECS", OsStr::new("1"))];
+        self.output_with(args, &input, &env).map(|_| ())
     }
 
     /// The hooks folder, exactly as git resolves it (`core.hooksPath`, worktrees).

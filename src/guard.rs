@@ -13,7 +13,7 @@ use bstr::{BString, ByteSlice};
 use crate::artifact::{PYCACHE, is_bytecode_path};
 use crate::config::AllowList;
 use crate::git::TreeBlob;
-use crate::index::{Index, IndexEntry};
+use crate::index::{self, Index, IndexEntry};
 
 /// How an offending entry differs from `HEAD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub fn bytecode_entries(index: &Index) -> Vec<IndexEntry<'_>> {
     index
         .entries()
         .filter(|entry| {
-            entry.stage == 0 && !entry.intent_to_add && is_blob_mode(entry.mode) && is_bytecode_path(entry.path)
+            entry.stage == 0 && !entry.intent_to_add && index::is_file_mode(entry.mode) && is_bytecode_path(entry.path)
         })
         .collect()
 }
@@ -121,10 +121,6 @@ pub fn judge_named(paths: &[BString], allow: &AllowList) -> Verdict {
     verdict.offenders.sort_by(|a, b| a.path.cmp(&b.path));
     verdict.offenders.dedup();
     verdict
-}
-
-fn is_blob_mode(mode: u32) -> bool {
-    mode & 0o170000 == 0o100000 || mode == 0o120000
 }
 
 /// The arguments for `git rm -r --cached --`: whole `__pycache__` folders

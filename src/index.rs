@@ -16,7 +16,31 @@ use std::path::{Path, PathBuf};
 
 use bstr::BStr;
 
-use crate::git::ObjectFormat;
+/// The hash function of a repository's objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectFormat {
+    /// The default.
+    Sha1,
+    /// `extensions.objectFormat = sha256`.
+    Sha256,
+}
+
+impl ObjectFormat {
+    /// Bytes in a raw object id.
+    pub fn hash_len(self) -> usize {
+        match self {
+            ObjectFormat::Sha1 => 20,
+            ObjectFormat::Sha256 => 32,
+        }
+    }
+}
+
+/// True for a mode git records for a file's content: a regular file
+/// (`100644`, `100755`) or a symbolic link (`120000`), not a submodule
+/// commit (`160000`) or a tree.
+pub fn is_file_mode(mode: u32) -> bool {
+    mode & 0o170000 == 0o100000 || mode == 0o120000
+}
 
 /// The index could not be read.
 #[derive(Debug, thiserror::Error)]

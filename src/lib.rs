@@ -3,8 +3,10 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over [`run`]. The library is
 //! split by concern: [`artifact`] knows what bytecode is, [`guard`] judges a
-//! staged set, [`git`] is the only door to git, [`index`] reads big indexes
-//! fast, [`shim`] installs hooks, [`manager`] judges hook managers, and
+//! staged set, [`git`] is the only door to git (and the only builder of a
+//! git command line), [`index`] reads big indexes fast without git,
+//! [`hook_event`] parses what git told a hook and [`changes`] asks git what
+//! that event changed, [`shim`] installs hooks, [`manager`] judges hook managers, and
 //! `commands` turns all of it into output.
 
 pub mod artifact;
@@ -22,6 +24,7 @@ pub mod exit;
 pub mod git;
 pub mod gitignore;
 pub mod guard;
+pub mod hook_event;
 pub mod hook_type;
 pub mod index;
 pub mod interpreter;

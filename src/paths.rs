@@ -41,6 +41,16 @@ pub fn is_within(path: &[u8], prefix: &[u8]) -> bool {
     prefix.is_empty() || path == prefix || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
 }
 
+/// True for a repository path git could have written: relative, no empty,
+/// `.` or `..` component, and nothing inside a `.git` folder. A crafted tree
+/// could hold other names; they are never acted on.
+pub fn is_safe_path(path: &[u8]) -> bool {
+    !path.is_empty()
+        && path
+            .split(|&byte| byte == b'/')
+            .all(|part| !part.is_empty() && part != b"." && part != b".." && !part.eq_ignore_ascii_case(b".git"))
+}
+
 /// The absolute path of a repository-relative path.
 pub fn in_workdir(workdir: &Path, repo_path: &[u8]) -> PathBuf {
     if repo_path.is_empty() { workdir.to_path_buf() } else { workdir.join(OsStr::from_bytes(repo_path)) }
@@ -49,6 +59,23 @@ pub fn in_workdir(workdir: &Path, repo_path: &[u8]) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn safe_paths_are_relative_plain_and_outside_dot_git() {
+        for (path, safe) in [
+            ("a/b.py", true),
+            ("../x.py", false),
+            ("a/../b.py", false),
+            ("/abs.py", false),
+            ("a//b.py", false),
+            (".git/x.py", false),
+            ("a/.GIT/x.py", false),
+            ("./a.py", false),
+            (".github/x.py", true),
+        ] {
+            assert_eq!(is_safe_path(path.as_bytes()), safe, "{path}");
+        }
+    }
 
     #[test]
     fn repo_relative_folds_dots_and_refuses_escapes() {

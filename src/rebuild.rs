@@ -48,10 +48,12 @@ use std::time::Duration;
 use bstr::{BString, ByteSlice};
 
 use crate::artifact::{self, CacheLocation, CachedFile};
-use crate::changes::{Change, ChangeKind, Scope};
+use crate::changes::Scope;
 use crate::compile::{self, Op, Outcome, Task, WorkerSpec};
-use crate::index::Index;
+use crate::git::{Change, ChangeKind};
+use crate::index::{self, Index};
 use crate::interpreter::Interpreter;
+use crate::paths;
 use crate::pyc::{self, Freshness, InvalidationMode, SourceStat, Validation};
 use crate::safe_fs::{Dir, Kind, Roots, SafeError, Staged};
 use crate::sweep::{self, Reason, Removal};
@@ -94,10 +96,6 @@ pub fn is_source(path: &[u8]) -> bool {
     path.rsplit_str("/").next().and_then(artifact::source_stem).is_some()
 }
 
-fn is_file_mode(mode: u32) -> bool {
-    mode & 0o170000 == 0o100000 || mode == 0o120000
-}
-
 fn parent(path: &[u8]) -> BString {
     path.rfind_byte(b'/').map(|slash| BString::from(&path[..slash])).unwrap_or_default()
 }
@@ -108,9 +106,7 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
     match scope {
         Scope::Nothing => {}
         Scope::Changes(changes) => {
-            for change in
-                changes.iter().filter(|change| is_source(&change.path) && crate::changes::is_safe_path(&change.path))
-            {
+            for change in changes.iter().filter(|change| is_source(&change.path) && paths::is_safe_path(&change.path)) {
                 match change.kind {
                     ChangeKind::Deleted => {
                         targets.sweep.insert(parent(&change.path));
@@ -153,8 +149,7 @@ pub fn reconcile_targets(
     targets: &mut Targets,
 ) {
     let mut candidates: BTreeMap<BString, bool> = BTreeMap::new();
-    for change in changes.iter().filter(|change| is_source(&change.path) && crate::changes::is_safe_path(&change.path))
-    {
+    for change in changes.iter().filter(|change| is_source(&change.path) && paths::is_safe_path(&change.path)) {
         match change.kind {
             ChangeKind::Deleted => {
                 targets.sweep.insert(parent(&change.path));
@@ -167,9 +162,9 @@ pub fn reconcile_targets(
     let written = index.entries().filter(|e| {
         e.stage == 0
             && e.changed + 1_000_000_000 >= since
-            && is_file_mode(e.mode)
+            && index::is_file_mode(e.mode)
             && is_source(e.path)
-            && crate::changes::is_safe_path(e.path)
+            && paths::is_safe_path(e.path)
     });
     // After a plain commit the files written since the record are the
     // user's edits: only a cache that would lie is worth a compile there.
@@ -202,7 +197,7 @@ pub fn reconcile_targets(
 pub fn tracked_sources(index: &Index) -> impl Iterator<Item = BString> + '_ {
     index
         .entries()
-        .filter(|e| e.stage == 0 && is_file_mode(e.mode) && is_source(e.path) && crate::changes::is_safe_path(e.path))
+        .filter(|e| e.stage == 0 && index::is_file_mode(e.mode) && is_source(e.path) && paths::is_safe_path(e.path))
         .map(|e| e.path.to_owned())
 }
 

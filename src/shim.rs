@@ -139,7 +139,7 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ShimError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ShimError::Io { action: "inspect", path: path.to_path_buf(), source }),
         // A dangling symlink still occupies the name; treat its content as foreign.
-        Ok(_) => Ok(Some(crate::manager::read_small(path).unwrap_or_default())),
+        Ok(_) => Ok(Some(crate::safe_fs::read_small(path, crate::safe_fs::CONFIG_LIMIT).unwrap_or_default())),
     }
 }
 

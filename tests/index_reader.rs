@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestEnv;
-use pycache_guard::git::ObjectFormat;
+use pycache_guard::index::ObjectFormat;
 use pycache_guard::index::{Index, IndexLocation};
 
 fn location(path: &std::path::Path, format: ObjectFormat) -> IndexLocation {

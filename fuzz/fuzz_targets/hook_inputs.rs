@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pycache_guard::changes::{self, Event};
+use pycache_guard::hook_event::{self, Event};
 
 fn is_id(text: &str) -> bool {
     matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
@@ -12,15 +12,15 @@ fn is_id(text: &str) -> bool {
 
 fuzz_target!(|input: (String, Vec<String>, Vec<(String, String)>)| {
     let (stdin, args, variables) = input;
-    for (old, new) in changes::parse_rewrite_pairs(&stdin) {
+    for (old, new) in hook_event::parse_rewrite_pairs(&stdin) {
         assert!(is_id(&old) && is_id(&new));
     }
     for hook in ["post-checkout", "post-merge", "post-rewrite", "pre-commit"] {
-        if let Ok(Some(Event::Checkout { previous, new, .. })) = changes::parse_hook(hook, &args, &stdin) {
+        if let Ok(Some(Event::Checkout { previous, new, .. })) = hook_event::parse_hook(hook, &args, &stdin) {
             assert!(is_id(&previous) && is_id(&new));
         }
     }
-    let event = changes::from_pre_commit_env(|name| {
+    let event = hook_event::from_pre_commit_env(|name| {
         variables.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
     });
     if let Some(Event::Checkout { previous, new, .. }) = event {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pycache_guard::git::ObjectFormat;
+use pycache_guard::index::ObjectFormat;
 use pycache_guard::index::Index;
 
 fuzz_target!(|data: &[u8]| {

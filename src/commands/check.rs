@@ -308,7 +308,10 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
         .map(|path| style.argument(path.strip_prefix(&scope.workdir).unwrap_or(path).as_os_str().as_bytes()))
         .collect();
     if !tracked.is_empty() {
-        context.printer.hint(format!("tracked bytecode is never untracked by `--fix`; untrack it yourself, keeping the files:\n    git rm -r --cached -- {}", tracked.join(" ")));
+        context.printer.hint(format!(
+            "tracked bytecode is never untracked by `--fix`; untrack it yourself, keeping the files:\n    {}",
+            crate::git::untrack_command(&tracked)
+        ));
     }
     Ok(())
 }
@@ -423,8 +426,8 @@ fn group_hints(style: &PathStyle, id: &str, group: &[&Finding]) -> Vec<String> {
             .map(|path| style.argument_absolute(path))
             .collect();
         return vec![format!(
-            "untrack them, keeping the files: `git rm -r --cached -- {}`; or allow them in `[tool.pycache-guard] allow`",
-            paths.join(" ")
+            "untrack them, keeping the files: `{}`; or allow them in `[tool.pycache-guard] allow`",
+            crate::git::untrack_command(&paths)
         )];
     }
     let unique: BTreeSet<&str> = group.iter().map(|finding| finding.hint.as_str()).collect();

@@ -140,8 +140,8 @@ fn report(context: &Context, repo: &Repo, args: &CleanArgs, mut outcome: clean::
         let paths: Vec<String> = outcome.kept_tracked.iter().map(|path| style.argument_absolute(path)).collect();
         context.printer.info(format!("kept {} that git tracks", plural(outcome.kept_tracked.len(), "file")));
         context.printer.hint(format!(
-            "untrack them with `git rm -r --cached -- {}`, or remove them with `--include-tracked`",
-            paths.join(" ")
+            "untrack them with `{}`, or remove them with `--include-tracked`",
+            crate::git::untrack_command(&paths)
         ));
     }
     for (path, message) in &outcome.errors {

@@ -9,7 +9,7 @@ use crate::cli::ForbidArgs;
 use crate::config::{AllowList, ProjectConfig};
 use crate::display::PathStyle;
 use crate::exit::ExitStatus;
-use crate::git::Repo;
+use crate::git::{self, Repo};
 use crate::guard::{self, Change, Verdict};
 use crate::index::Index;
 use crate::output::code;
@@ -64,7 +64,8 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
     report(context, &style, &verdict);
     if options.fix {
         let paths: Vec<BString> = verdict.offenders.iter().map(|offender| offender.path.clone()).collect();
-        unstage(&repo, &paths)?;
+        repo.unstage(&paths)
+            .with_context(|| format!("cannot unstage the bytecode entries from `{}`", repo.index_path().display()))?;
         context.printer.info(format!(
             "unstaged {} {}; the files are still in the work tree. Review with {}, then commit again",
             paths.len(),
@@ -72,10 +73,11 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
             code("git status")
         ));
     } else {
-        let arguments: Vec<String> =
-            guard::untrack_arguments(&verdict).iter().map(|path| style.argument(&literal_pathspec(path))).collect();
-        let mut hint =
-            format!("unstage them, keeping the files on disk:\n    git rm -r --cached -- {}", arguments.join(" "));
+        let arguments: Vec<String> = guard::untrack_arguments(&verdict)
+            .iter()
+            .map(|path| style.argument(&git::literal_pathspec(path)))
+            .collect();
+        let mut hint = format!("unstage them, keeping the files on disk:\n    {}", git::untrack_command(&arguments));
         // Only worth saying when a rule really is missing; a blocked commit is
         // rare, so the survey costs nothing on the common path.
         if super::gitignore::survey(&repo).is_ok_and(|survey| !survey.missing().is_empty()) {
@@ -115,17 +117,6 @@ fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
     if count == 1 { one } else { many }
 }
 
-/// Prefixes `:(literal)` when git would read the path as a glob.
-fn literal_pathspec(path: &[u8]) -> BString {
-    if path.iter().any(|byte| b"*?[\\".contains(byte)) || path.starts_with(b":") {
-        let mut literal = BString::from(":(literal)");
-        literal.extend_from_slice(path);
-        literal
-    } else {
-        BString::from(path)
-    }
-}
-
 /// Prints the offenders grouped by folder.
 fn report(context: &Context, style: &PathStyle, verdict: &Verdict) {
     let count = verdict.offenders.len();
@@ -157,26 +148,4 @@ fn report(context: &Context, style: &PathStyle, verdict: &Verdict) {
             context.printer.detail(format!("      ... and {} more", members.len() - shown));
         }
     }
-}
-
-/// Drops new entries from the index and puts changed ones back to `HEAD`'s
-/// version, leaving the work tree alone. Goes through git so that the index
-/// (possibly `GIT_INDEX_FILE`) keeps git's own format and extensions.
-fn unstage(repo: &Repo, paths: &[BString]) -> Result<()> {
-    let mut input = Vec::new();
-    for path in paths {
-        input.extend_from_slice(path);
-        input.push(0);
-    }
-    let unborn = repo.head_blobs(&[])?.is_none();
-    let args: &[&str] = if unborn {
-        &["rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-", "--pathspec-file-nul"]
-    } else {
-        &["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul"]
-    };
-    let index = repo.index_path();
-    let env = [("GIT_INDEX_FILE", index.as_os_str()), ("GIT_LITERAL_PATHSPECS", std::ffi::OsStr::new("1"))];
-    repo.output_with(args, &input, &env)
-        .with_context(|| format!("cannot unstage the bytecode entries from `{}`", index.display()))?;
-    Ok(())
 }

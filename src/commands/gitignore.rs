@@ -276,6 +276,6 @@ fn report_tracked(context: &Context, repo: &Repo, style: &PathStyle, sources: &S
     let arguments: Vec<String> = tracked.iter().map(|path| style.argument(path)).collect();
     context
         .printer
-        .hint(format!("untrack them, keeping the files on disk:\n    git rm -r --cached -- {}", arguments.join(" ")));
+        .hint(format!("untrack them, keeping the files on disk:\n    {}", crate::git::untrack_command(&arguments)));
     Ok(())
 }

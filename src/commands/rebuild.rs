@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bstr::{BString, ByteSlice};
 
-use crate::changes::{self, Event, Scope, Span};
+use crate::changes::{self, Scope, Span};
 use crate::cli::{ModeChoice, RebuildArgs};
 use crate::config::ProjectConfig;
 use crate::display::PathStyle;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
+use crate::hook_event::{self, Event};
 use crate::index::Index;
 use crate::output::Verbosity;
 use crate::pyc::InvalidationMode;
@@ -119,7 +120,7 @@ fn no_selection(args: &RebuildArgs) -> bool {
 }
 
 fn pre_commit_event() -> Option<Event> {
-    changes::from_pre_commit_env(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    hook_event::from_pre_commit_env(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
 /// A git hook: `post-checkout`, `post-merge`, `post-rewrite`, `post-commit`,
@@ -156,14 +157,14 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
                 return Ok(ExitStatus::Success);
             }
             // Only a hint: without a record, the event's diff and a stale scan.
-            let span = if changes::is_null_id(&old) || old.is_empty() {
+            let span = if hook_event::is_null_id(&old) || old.is_empty() {
                 changes::span_from_reflog(&repo, None).unwrap_or(Span::StaleScan)
             } else {
                 Span::Commits { old, new }
             };
             return start(context, &repo, &What::Span(span), &options);
         }
-        let Some(event) = changes::parse_hook(name, args, stdin)? else { return Ok(ExitStatus::Success) };
+        let Some(event) = hook_event::parse_hook(name, args, stdin)? else { return Ok(ExitStatus::Success) };
         // The cheapest no-op, without even opening the repository: `git checkout -b`.
         if let Event::Checkout { previous, new, branch: true } = &event
             && previous == new
@@ -372,7 +373,7 @@ struct Baseline {
     /// The record's time, when it can be trusted.
     since: Option<i64>,
     /// What changed in git from the record's commit to `head`.
-    changes: Vec<crate::changes::Change>,
+    changes: Vec<crate::git::Change>,
     /// Checked-hash caches written for racy sources that are still racy.
     racy: Vec<record::RacyCache>,
 }
@@ -538,7 +539,7 @@ fn gather(
         targets.compile.extend(rebuild::stale_sources(&sources, &settings));
     }
     if let Some((compile, sweep)) = pending {
-        let safe = |path: &Vec<u8>| changes::is_safe_path(path);
+        let safe = |path: &Vec<u8>| crate::paths::is_safe_path(path);
         targets.compile.extend(compile.into_iter().filter(safe).map(BString::from));
         targets.sweep.extend(sweep.into_iter().filter(|path| path.is_empty() || safe(path)).map(BString::from));
     }
