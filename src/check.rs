@@ -240,7 +240,7 @@ pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[
 }
 
 fn only_pycache(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut entries| {
+    fs_err::read_dir(dir).is_ok_and(|mut entries| {
         let first = entries.next().and_then(Result::ok).map(|entry| entry.file_name());
         first.as_deref() == Some(OsStr::new(artifact::PYCACHE)) && entries.next().is_none()
     })

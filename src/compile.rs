@@ -97,11 +97,7 @@ impl Worker {
     fn spawn(spec: &WorkerSpec) -> Result<Worker, String> {
         let mut command = Command::new(&spec.executable);
         command.args(["-I", "-S", "-c", WORKER]).current_dir("/").env_clear();
-        for name in ["LANG", "LC_ALL", "LC_CTYPE"] {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
+        command.envs(crate::env::locale());
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child =
             command.spawn().map_err(|error| format!("cannot start `{}`: {error}", spec.executable.display()))?;

@@ -218,8 +218,8 @@ impl Repo {
     /// The index git uses right now: `GIT_INDEX_FILE` (relative to the current
     /// directory, as git hands it to hooks) or the repository's own.
     pub fn index_path(&self) -> PathBuf {
-        match std::env::var_os("GIT_INDEX_FILE").filter(|value| !value.is_empty()) {
-            Some(path) => std::path::absolute(Path::new(&path)).unwrap_or_else(|_| PathBuf::from(path)),
+        match crate::env::git_index_file() {
+            Some(path) => std::path::absolute(&path).unwrap_or(path),
             None => self.git_dir.join("index"),
         }
     }
@@ -390,17 +390,14 @@ impl Repo {
     /// `core.excludesFile`, or git's default `$XDG_CONFIG_HOME/git/ignore`
     /// (`~/.config/git/ignore`).
     pub fn excludes_file(&self) -> Option<PathBuf> {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let home = crate::env::home();
         if let Some(value) = self.config_values("core.excludesFile").last() {
             return Some(match (value.strip_prefix("~/"), &home) {
                 (Some(rest), Some(home)) => home.join(rest),
                 _ => PathBuf::from(value),
             });
         }
-        let config_home = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|value| !value.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| home.map(|home| home.join(".config")))?;
+        let config_home = crate::env::xdg_config_home().or_else(|| home.map(|home| home.join(".config")))?;
         Some(config_home.join("git/ignore"))
     }
 

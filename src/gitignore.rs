@@ -226,7 +226,7 @@ impl Sources {
         let mut sources = Sources { workdir: paths.workdir.clone(), files: Vec::new() };
         for path in &paths.per_directory {
             // Since 2.32 git does not follow a `.gitignore` that is a symbolic link.
-            if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            if fs_err::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
                 continue;
             }
             if let Some(content) = read_optional(path)? {
@@ -483,7 +483,7 @@ pub fn conflicts(before: &Sources, after: &Sources, protected: &[(Vec<u8>, bool)
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<(), GitignoreError> {
     let failed = |source| GitignoreError::Write { path: path.to_path_buf(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mode = std::fs::metadata(path).ok().map(|meta| meta.permissions());
+    let mode = fs_err::metadata(path).ok().map(|meta| meta.permissions());
     let mut temporary = tempfile::Builder::new().prefix(".pycache-guard-").tempfile_in(dir).map_err(failed)?;
     std::io::Write::write_all(&mut temporary, content).map_err(failed)?;
     temporary.as_file().sync_all().map_err(failed)?;

@@ -251,6 +251,7 @@ fn split_nanos(nanos: i64) -> (u32, u32) {
     (seconds, nanos.rem_euclid(1_000_000_000) as u32)
 }
 
+#[expect(clippy::disallowed_methods, reason = "`IndexError` names the index file")]
 fn map_file(path: &Path) -> Result<Option<memmap2::Mmap>, IndexError> {
     let error = |e: std::io::Error| IndexError { path: path.to_path_buf(), message: e.to_string() };
     let file = match std::fs::File::open(path) {

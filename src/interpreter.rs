@@ -240,9 +240,8 @@ pub fn requests(
             .map(|name| Request { name: name.trim().to_string(), origin })
             .collect()
     };
-    let from_env = std::env::var("PYCACHE_GUARD_PYTHON")
-        .map(|value| value.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
+    let from_env =
+        crate::env::python_request().map(|value| value.split(',').map(str::to_string).collect()).unwrap_or_default();
     for (names, origin) in [
         (flags.to_vec(), Origin::CommandLine),
         (from_env, Origin::Environment),
@@ -254,7 +253,7 @@ pub fn requests(
             return requests;
         }
     }
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|value| !value.is_empty()) {
+    if let Some(venv) = crate::env::virtual_env() {
         let python = Path::new(&venv).join("bin/python");
         return vec![Request { name: python.to_string_lossy().into_owned(), origin: Origin::VirtualEnv }];
     }
@@ -262,7 +261,7 @@ pub fn requests(
         let dir = workdir.join(venv);
         // Only a real folder the repository does not track: a committed one, a
         // committed link or a submodule in its place is the repository's code.
-        let is_folder = std::fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir());
+        let is_folder = fs_err::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir());
         if is_folder
             && dir.join("pyvenv.cfg").is_file()
             && !index.contains(venv.as_bytes())
@@ -314,7 +313,7 @@ pub fn resolve(request: &Request, cwd: &Path, tree: WorkTree<'_>) -> Result<Path
 /// `PATH` lookup that skips relative entries: they would resolve against the
 /// work tree a hook runs in.
 fn search_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = crate::env::path()?;
     std::env::split_paths(&path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
@@ -322,7 +321,7 @@ fn search_path(name: &str) -> Option<PathBuf> {
 }
 
 pub(crate) fn is_executable_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.mode() & 0o111 != 0)
+    fs_err::metadata(path).is_ok_and(|meta| meta.is_file() && meta.mode() & 0o111 != 0)
 }
 
 /// One cached answer.
@@ -350,10 +349,7 @@ impl Cache {
 
     /// Loads the cache; a missing or unreadable one is empty.
     pub fn load(git_dir: &Path) -> Cache {
-        std::fs::read(Self::path(git_dir))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
+        fs_err::read(Self::path(git_dir)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
     }
 
     /// Saves the cache if it changed; failures only cost a query next time.
@@ -363,7 +359,7 @@ impl Cache {
         }
         let path = Self::path(git_dir);
         let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
+        if fs_err::create_dir_all(dir).is_err() {
             return;
         }
         if let Ok(json) = serde_json::to_vec_pretty(self)
@@ -375,6 +371,7 @@ impl Cache {
     }
 
     /// The interpreter's answer, from the cache or by asking it.
+    #[expect(clippy::disallowed_methods, reason = "the problem is reported with the interpreter it belongs to")]
     pub fn info(&mut self, path: &Path, workdir: &Path) -> Result<Info, Problem> {
         let key = path.to_string_lossy().into_owned();
         let meta = std::fs::metadata(path).map_err(|error| Problem::Failed { message: error.to_string() })?;
@@ -401,7 +398,7 @@ fn fingerprint(path: &Path, workdir: &Path) -> String {
         return String::new();
     }
     let mtime = |path: &Path| {
-        std::fs::metadata(path).map(|meta| format!("{}.{}", meta.mtime(), meta.mtime_nsec())).unwrap_or_default()
+        fs_err::metadata(path).map(|meta| format!("{}.{}", meta.mtime(), meta.mtime_nsec())).unwrap_or_default()
     };
     let pyenv_root = managed::pyenv_root().unwrap_or_default();
     let local = |name: &str| {
@@ -414,7 +411,7 @@ fn fingerprint(path: &Path, workdir: &Path) -> String {
     };
     format!(
         "PYENV_VERSION={:?};global={};local={};tools={}",
-        std::env::var_os("PYENV_VERSION").unwrap_or_default(),
+        crate::env::pyenv_version(),
         mtime(&pyenv_root.join("version")),
         local(".python-version"),
         local(".tool-versions"),

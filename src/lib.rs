@@ -20,6 +20,7 @@ pub mod config;
 pub mod depth;
 pub mod display;
 pub mod encoding;
+pub mod env;
 pub mod exit;
 pub mod git;
 pub mod gitignore;

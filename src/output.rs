@@ -14,6 +14,8 @@ use std::io::{IsTerminal, Write};
 
 use colored::Colorize;
 
+use crate::env::ColorRequest;
+
 /// How chatty the printer is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
@@ -57,16 +59,14 @@ impl Colors {
 
 /// Decides colour for one stream. `CLICOLOR_FORCE` forces it in auto mode.
 pub fn resolve_color(choice: ColorChoice, is_terminal: bool) -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            if std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0") {
-                return true;
-            }
-            !set("NO_COLOR") && std::env::var_os("TERM").is_none_or(|term| term != "dumb") && is_terminal
-        }
+        ColorChoice::Auto => match crate::env::color_request() {
+            ColorRequest::Forced => true,
+            ColorRequest::Refused => false,
+            ColorRequest::Unspecified => is_terminal,
+        },
     }
 }
 

@@ -192,7 +192,7 @@ impl SourceStat {
     /// Stats a source file.
     pub fn of(path: &Path) -> std::io::Result<SourceStat> {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path)?;
+        let meta = fs_err::metadata(path)?;
         Ok(SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() })
     }
 }
@@ -261,7 +261,7 @@ pub fn settle_racy(
     let identity = |meta: &std::fs::Metadata| {
         (meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino())
     };
-    let Ok(before) = std::fs::metadata(source) else { return Ok(Settled::Gone) };
+    let Ok(before) = fs_err::metadata(source) else { return Ok(Settled::Gone) };
     if python_mtime(before.mtime(), before.mtime_nsec()) >= now {
         return Ok(Settled::StillRacy);
     }
@@ -281,7 +281,7 @@ pub fn settle_racy(
     if data.len() < HEADER_LEN || source_hash(header.magic, &crate::safe_fs::read_source(source)?) != hash {
         return Ok(Settled::Gone);
     }
-    let after = std::fs::metadata(source)?;
+    let after = fs_err::metadata(source)?;
     if identity(&after) != identity(&before) {
         return Ok(Settled::Gone);
     }
@@ -293,7 +293,7 @@ pub fn settle_racy(
     rewritten.extend_from_slice(&data[HEADER_LEN..]);
     let permissions = file.metadata()?.permissions();
     let staged = crate::safe_fs::Staged::prepare(roots, cache, 0).map_err(std::io::Error::other)?;
-    let written = std::fs::OpenOptions::new().write(true).create_new(true).open(staged.temporary_path()).and_then(
+    let written = fs_err::OpenOptions::new().write(true).create_new(true).open(staged.temporary_path()).and_then(
         |mut temporary| {
             std::io::Write::write_all(&mut temporary, &rewritten)?;
             temporary.set_permissions(permissions)

@@ -273,7 +273,7 @@ pub fn would_load(cache: &Path, source: &Path) -> bool {
 /// last change (same second, same size: Python would run the old code).
 pub fn is_outdated(cache: &Path, source: &Path) -> bool {
     let Ok(Ok(header)) = pyc::read_header(cache) else { return true };
-    let (Ok(source_meta), Ok(cache_meta)) = (std::fs::metadata(source), std::fs::metadata(cache)) else { return true };
+    let (Ok(source_meta), Ok(cache_meta)) = (fs_err::metadata(source), fs_err::metadata(cache)) else { return true };
     let stat = SourceStat {
         mtime: pyc::python_mtime(source_meta.mtime(), source_meta.mtime_nsec()),
         size: source_meta.size(),
@@ -344,7 +344,7 @@ fn check_target(cfile: &Path, roots: &Roots) -> Result<(), String> {
         Err(error) => return Err(error.to_string()),
         Ok(()) => {}
     }
-    match std::fs::symlink_metadata(cfile) {
+    match fs_err::symlink_metadata(cfile) {
         Ok(meta) if !meta.file_type().is_file() => {
             Err(format!("`{}` is not a regular file; not replacing it", cfile.display()))
         }
@@ -359,7 +359,7 @@ fn check_source(source: &Path, workdir: &Path) -> Result<(), String> {
     if let Err(error) = Dir::open_beneath(workdir, dir) {
         return Err(format!("its folder is not reached safely: {error}"));
     }
-    let is_link = std::fs::symlink_metadata(source).is_ok_and(|meta| meta.file_type().is_symlink());
+    let is_link = fs_err::symlink_metadata(source).is_ok_and(|meta| meta.file_type().is_symlink());
     if is_link && source.canonicalize().is_ok_and(|target| !target.starts_with(workdir)) {
         return Err("it is a symbolic link that leads outside the work tree".into());
     }
@@ -392,7 +392,7 @@ pub fn plan_at(
     }
     for source in &targets.compile {
         let absolute = crate::paths::in_workdir(&settings.workdir, source);
-        let Some(meta) = std::fs::metadata(&absolute).ok().filter(std::fs::Metadata::is_file) else {
+        let Some(meta) = fs_err::metadata(&absolute).ok().filter(std::fs::Metadata::is_file) else {
             continue; // Not checked out (sparse) or replaced by something else.
         };
         let racy = pyc::python_mtime(meta.mtime(), meta.mtime_nsec()) >= now;

@@ -97,7 +97,7 @@ fn path(git_dir: &Path) -> PathBuf {
 
 /// Reads the record; `now` (nanoseconds) rejects one from the future.
 pub fn load(git_dir: &Path, now: i64) -> Loaded {
-    let data = match std::fs::read(path(git_dir)) {
+    let data = match fs_err::read(path(git_dir)) {
         Ok(data) => data,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Loaded::Missing,
         Err(error) => return Loaded::Untrusted(format!("the record cannot be read ({error})")),
@@ -153,7 +153,7 @@ fn render(record: &Record) -> Vec<u8> {
 /// Writes the record atomically (a temporary file renamed over the old one).
 pub fn store(git_dir: &Path, record: &Record) -> std::io::Result<()> {
     let folder = crate::state::dir(git_dir);
-    std::fs::create_dir_all(&folder)?;
+    fs_err::create_dir_all(&folder)?;
     let mut temporary = tempfile::NamedTempFile::new_in(&folder)?;
     temporary.write_all(&render(record))?;
     temporary.persist(path(git_dir)).map_err(|error| error.error)?;

@@ -111,6 +111,7 @@ impl Dir {
     }
 
     /// Like [`Dir::open_beneath`], creating missing folders (and the root) as it goes.
+    #[expect(clippy::disallowed_methods, reason = "`SafeError::Io` names the folder")]
     pub fn create_beneath(root: &Path, path: &Path) -> Result<Dir, SafeError> {
         let names = components_below(root, path)?;
         std::fs::create_dir_all(root).map_err(|error| SafeError::Io(root.to_path_buf(), error))?;
@@ -262,6 +263,7 @@ fn open_checked(dir: std::os::fd::BorrowedFd<'_>, name: impl rustix::path::Arg) 
 
 /// Opens `path` for reading only when it is a regular file: a final link is
 /// not followed and a FIFO or device is refused without blocking.
+#[expect(clippy::disallowed_methods, reason = "callers report the error with the file they opened")]
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     // lstat first, so that a device is never opened at all (opening some has effects).
     if !std::fs::symlink_metadata(path)?.file_type().is_file() {
@@ -278,6 +280,7 @@ pub const CONFIG_LIMIT: u64 = 1 << 20;
 /// when what it leads to is a regular file: a FIFO, a terminal or a device
 /// (a committed `pyproject.toml -> /dev/tty`) is refused without blocking,
 /// and a device is never opened at all.
+#[expect(clippy::disallowed_methods, reason = "callers report the error with the file they opened")]
 pub fn open_following(path: &Path) -> std::io::Result<std::fs::File> {
     if !std::fs::metadata(path)?.is_file() {
         return Err(not_regular());
@@ -308,6 +311,7 @@ pub fn read_small(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 
 /// Reads a source, which may be a link (importlib follows it), only when
 /// what it leads to is a regular file: a FIFO or a terminal never blocks.
+#[expect(clippy::disallowed_methods, reason = "callers report the error with the source they read")]
 pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     if !std::fs::metadata(path)?.is_file() {
@@ -449,11 +453,11 @@ mod tests {
     fn links_and_repositories_below_the_root_are_refused() {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().canonicalize().unwrap();
-        std::fs::create_dir_all(root.join("real/sub")).unwrap();
-        std::fs::create_dir_all(root.join("nested/.git")).unwrap();
-        std::fs::create_dir_all(root.join("nested/inner")).unwrap();
+        fs_err::create_dir_all(root.join("real/sub")).unwrap();
+        fs_err::create_dir_all(root.join("nested/.git")).unwrap();
+        fs_err::create_dir_all(root.join("nested/inner")).unwrap();
         std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
-        std::fs::write(root.join("file"), "").unwrap();
+        fs_err::write(root.join("file"), "").unwrap();
         assert!(Dir::open_beneath(&root, &root.join("real/sub")).is_ok());
         assert!(matches!(Dir::open_beneath(&root, &root.join("link/sub")), Err(SafeError::Symlink(_))));
         assert!(matches!(Dir::open_beneath(&root, &root.join("link")), Err(SafeError::Symlink(_))));
@@ -477,7 +481,7 @@ mod tests {
     fn only_regular_files_are_opened() {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path();
-        std::fs::write(root.join("file"), "x").unwrap();
+        fs_err::write(root.join("file"), "x").unwrap();
         std::os::unix::fs::symlink(root.join("file"), root.join("link")).unwrap();
         let fifo = root.join("fifo");
         rustix::fs::mknodat(rustix::fs::CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
@@ -497,21 +501,21 @@ mod tests {
         let roots = Roots::new(&root, &CacheLocation::Pycache);
         let target = root.join("pkg/__pycache__/m.cpython-312.pyc");
         let staged = Staged::prepare(&roots, &target, 1).unwrap();
-        std::fs::write(staged.temporary_path(), "new").unwrap();
+        fs_err::write(staged.temporary_path(), "new").unwrap();
         staged.commit().unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(fs_err::read(&target).unwrap(), b"new");
 
         // The folder is swapped for a link to another one between the check and the rename.
         let staged = Staged::prepare(&roots, &target, 2).unwrap();
-        std::fs::write(staged.temporary_path(), "newer").unwrap();
-        std::fs::rename(root.join("pkg/__pycache__"), root.join("moved")).unwrap();
+        fs_err::write(staged.temporary_path(), "newer").unwrap();
+        fs_err::rename(root.join("pkg/__pycache__"), root.join("moved")).unwrap();
         std::os::unix::fs::symlink(root.join("moved"), root.join("pkg/__pycache__")).unwrap();
         assert!(staged.commit().is_err());
-        assert_eq!(std::fs::read(root.join("moved/m.cpython-312.pyc")).unwrap(), b"new");
+        assert_eq!(fs_err::read(root.join("moved/m.cpython-312.pyc")).unwrap(), b"new");
 
         // A FIFO at the target is never replaced.
-        std::fs::remove_file(root.join("pkg/__pycache__")).unwrap();
-        std::fs::create_dir(root.join("pkg/__pycache__")).unwrap();
+        fs_err::remove_file(root.join("pkg/__pycache__")).unwrap();
+        fs_err::create_dir(root.join("pkg/__pycache__")).unwrap();
         rustix::fs::mknodat(rustix::fs::CWD, &target, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
         assert!(Staged::prepare(&roots, &target, 3).is_err());
     }

@@ -135,7 +135,7 @@ pub fn hook_paths(hooks_dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 }
 
 fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ShimError> {
-    match std::fs::symlink_metadata(path) {
+    match fs_err::symlink_metadata(path) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ShimError::Io { action: "inspect", path: path.to_path_buf(), source }),
         // A dangling symlink still occupies the name; treat its content as foreign.
@@ -182,7 +182,7 @@ pub fn install(hooks_dir: &Path, shim: Shim, exe: &Path) -> Result<Installed, Sh
             // A rename keeps the foreign hook byte for byte, with its mode, or as the symlink it is.
             fs_err::rename(&hook, &chained).map_err(io("move aside", &hook))?;
             if let Err(error) = write_script(&hook, &wanted) {
-                let _ = std::fs::rename(&chained, &hook);
+                let _ = fs_err::rename(&chained, &hook);
                 return Err(error);
             }
             Ok(Installed::Chained { kept_as: chained })
@@ -209,7 +209,7 @@ pub fn uninstall(hooks_dir: &Path, name: &str) -> Result<Uninstalled, ShimError>
 }
 
 fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+    fs_err::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ pub enum Source {
 }
 
 /// Reads the source at `path`, which lies below `workdir`; `workdir` must be canonical.
+#[expect(clippy::disallowed_methods, reason = "the caller reports the error with the source it belongs to")]
 pub fn read(workdir: &Path, path: &Path) -> std::io::Result<Source> {
     let link = match std::fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
@@ -167,14 +168,14 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().canonicalize().unwrap();
         let work = root.join("work");
-        std::fs::create_dir(&work).unwrap();
-        std::fs::write(work.join("a.py"), "A = 1\n").unwrap();
-        std::fs::write(root.join("outside.py"), "B = 1\n").unwrap();
+        fs_err::create_dir(&work).unwrap();
+        fs_err::write(work.join("a.py"), "A = 1\n").unwrap();
+        fs_err::write(root.join("outside.py"), "B = 1\n").unwrap();
         std::os::unix::fs::symlink("a.py", work.join("alias.py")).unwrap();
         std::os::unix::fs::symlink("../outside.py", work.join("out.py")).unwrap();
         std::os::unix::fs::symlink("/dev/zero", work.join("zero.py")).unwrap();
         std::os::unix::fs::symlink("gone.py", work.join("dangling.py")).unwrap();
-        std::fs::create_dir(work.join("dir.py")).unwrap();
+        fs_err::create_dir(work.join("dir.py")).unwrap();
         let read = |name: &str| read(&work, &work.join(name)).unwrap();
         assert_eq!(read("a.py"), Source::Bytes(b"A = 1\n".to_vec()));
         assert_eq!(read("alias.py"), Source::Bytes(b"A = 1\n".to_vec()));
@@ -188,7 +189,7 @@ mod tests {
     fn large_files_are_not_read_into_memory() {
         let temp = tempfile::tempdir().unwrap();
         let work = temp.path().canonicalize().unwrap();
-        let file = File::create(work.join("big.py")).unwrap();
+        let file = fs_err::File::create(work.join("big.py")).unwrap();
         file.set_len(IN_PROCESS_LIMIT + 1).unwrap();
         assert_eq!(read(&work, &work.join("big.py")).unwrap(), Source::ForInterpreter { size: IN_PROCESS_LIMIT + 1 });
         file.set_len(1 << 40).unwrap();

@@ -4,7 +4,7 @@
 //! Nothing here is part of the work tree, so nothing here can be committed or
 //! chosen by a cloned repository.
 
-use std::fs::File;
+use fs_err::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -29,7 +29,7 @@ impl Lock {
     /// the other instead of interleaving.
     pub fn acquire(git_dir: &Path) -> std::io::Result<Lock> {
         let dir = dir(git_dir);
-        std::fs::create_dir_all(&dir)?;
+        fs_err::create_dir_all(&dir)?;
         let file = File::options().create(true).truncate(false).write(true).open(dir.join("rebuild.lock"))?;
         file.lock()?;
         Ok(Lock { file })
@@ -46,7 +46,7 @@ impl Drop for Lock {
 /// log never fail a hook.
 pub fn log(git_dir: &Path, lines: &[String]) {
     let dir = dir(git_dir);
-    if std::fs::create_dir_all(&dir).is_err() {
+    if fs_err::create_dir_all(&dir).is_err() {
         return;
     }
     let path = dir.join("rebuild.log");
@@ -61,14 +61,14 @@ pub fn log(git_dir: &Path, lines: &[String]) {
 }
 
 fn trim_log(path: &Path) {
-    let Ok(meta) = std::fs::metadata(path) else { return };
+    let Ok(meta) = fs_err::metadata(path) else { return };
     if meta.len() <= LOG_LIMIT {
         return;
     }
-    if let Ok(content) = std::fs::read(path) {
+    if let Ok(content) = fs_err::read(path) {
         let half = &content[content.len() / 2..];
         let start = half.iter().position(|&b| b == b'\n').map_or(0, |at| at + 1);
-        let _ = std::fs::write(path, &half[start..]);
+        let _ = fs_err::write(path, &half[start..]);
     }
 }
 
@@ -93,21 +93,21 @@ impl Journal {
     }
 
     fn read(git_dir: &Path) -> Records {
-        let content = std::fs::read(Self::path(git_dir)).unwrap_or_default();
+        let content = fs_err::read(Self::path(git_dir)).unwrap_or_default();
         content.split(|&b| b == 0).filter(|record| !record.is_empty()).map(<[u8]>::to_vec).collect()
     }
 
     /// Rewrites the journal under its lock with what `change` leaves.
     fn update(git_dir: &Path, change: impl FnOnce(&mut Records)) -> std::io::Result<()> {
         let folder = dir(git_dir);
-        std::fs::create_dir_all(&folder)?;
+        fs_err::create_dir_all(&folder)?;
         let lock = File::options().create(true).truncate(false).write(true).open(folder.join("pending.lock"))?;
         lock.lock()?;
         let mut records = Self::read(git_dir);
         change(&mut records);
         let path = Self::path(git_dir);
         if records.is_empty() {
-            match std::fs::remove_file(&path) {
+            match fs_err::remove_file(&path) {
                 Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
                 _ => return Ok(()),
             }

@@ -86,7 +86,7 @@ pub fn exclusion(path: &Path, is_root: bool, include_venvs: bool) -> Option<Excl
     if name == PYCACHE.as_bytes() {
         return None;
     }
-    if !is_root && std::fs::symlink_metadata(path.join(".git")).is_ok() {
+    if !is_root && fs_err::symlink_metadata(path.join(".git")).is_ok() {
         return Some(Exclusion::Repository); // a nested repository or a worktree inside this one
     }
     let environment = ENVIRONMENT_DIRS.iter().any(|dir| name == dir.as_bytes()) || path.join("pyvenv.cfg").is_file();
@@ -114,6 +114,7 @@ pub fn is_excluded_dir(path: &Path, is_root: bool, include_venvs: bool) -> bool 
 }
 
 /// Reads a `__pycache__` folder.
+#[expect(clippy::disallowed_methods, reason = "the visitor reports the error with the folder")]
 fn read_pycache(dir: &Path) -> std::io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -201,7 +202,7 @@ pub fn mirror(prefix: &Path, root: &Path) -> (Vec<MirrorDir>, Vec<(PathBuf, Stri
         if is_excluded_dir(&dir, false, false) {
             continue;
         }
-        let read = match std::fs::read_dir(&dir) {
+        let read = match fs_err::read_dir(&dir) {
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
             Err(error) => {

@@ -2,6 +2,14 @@
 //! must not be reported, the output formats, `--fix`, and agreement with
 //! CPython's `compile()` on whole standard libraries.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -4,6 +4,14 @@
 //! unless bytecode it would hide really exists, and messages name only paths
 //! that exist.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::Path;

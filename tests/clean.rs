@@ -1,6 +1,14 @@
 //! `pycache-guard clean` on an adversarial work tree: it removes bytecode
 //! and never anything else.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,14 @@
 //! The command-line contract that is not tied to one command: shell
 //! completions, the manual page, the `--help` layout and option spellings.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use common::TestEnv;

@@ -31,6 +31,14 @@
 //! catches them: `NEXT_HOOK_UNDER_MANAGERS` after the user's next commit,
 //! `REBUILD_UNDER_MANAGERS` after `pycache-guard rebuild`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,14 @@
 //! `git check-ignore`, edits keep every existing byte, and the user's own
 //! exceptions keep winning.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::os::unix::ffi::OsStrExt;

@@ -1,6 +1,14 @@
 //! The commit guard, end to end: real `git commit` runs with the installed
 //! hook, and `forbid` run directly.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use common::TestEnv;

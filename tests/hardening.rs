@@ -1,6 +1,14 @@
 //! Hostile repositories, bad input, faults and concurrency: each threat of
 //! the hardening issue, proven with real git and real interpreters.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::os::unix::ffi::OsStrExt;

@@ -2,6 +2,14 @@
 //! per break: each builds the attack as the attacker did and asserts the
 //! safe outcome.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

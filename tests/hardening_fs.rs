@@ -5,6 +5,14 @@
 //! written. Each test builds the attack and asserts that nothing it must not
 //! touch changed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

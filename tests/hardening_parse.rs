@@ -3,6 +3,14 @@
 //! judged as CPython judges them, without crashing; an intent-to-add
 //! bytecode entry does not block a commit it is not part of.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -1,6 +1,14 @@
 //! The fast index reader against git itself: every format git writes must
 //! give exactly the entries `git ls-files --stage` lists.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use common::TestEnv;

@@ -1,6 +1,14 @@
 //! Hook installation in every git situation: local and global
 //! `core.hooksPath`, worktrees, foreign hooks, hook managers, bare repositories.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

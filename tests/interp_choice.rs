@@ -3,6 +3,14 @@
 //! failure (exit 2, one line) for an interpreter that was named and cannot
 //! be used.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,14 @@
 //! `pyvenv.cfg` start-up files, relative `PATH` entries in the shims, a
 //! hanging interpreter, and terminal escapes in what the repository names.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

@@ -3,6 +3,14 @@
 //! The managers' scripts here are stand-ins carrying each manager's mark; the
 //! real managers run in `tests/managers_real.rs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

@@ -5,6 +5,14 @@
 //! brings bytecode in. The configuration is read from the README itself,
 //! from the code block after each `<!-- managers_real: NAME -->` marker.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::Path;

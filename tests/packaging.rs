@@ -2,6 +2,14 @@
 //! binary compiles in with `include_str!` (the hook shims and the worker
 //! script), and the maturin sdist is built from the same list.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 use std::path::Path;
 use std::process::Command;
 

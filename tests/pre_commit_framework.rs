@@ -1,6 +1,14 @@
 //! The hooks of `.pre-commit-hooks.yaml`, driven by the real pre-commit
 //! framework from PyPI (installed into a throwaway virtualenv).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::Path;

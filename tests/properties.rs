@@ -1,6 +1,14 @@
 //! Property tests: the source ↔ cache mapping for every tag, level and
 //! prefix (checked against importlib itself), and the `.gitignore` editor.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -18,6 +18,14 @@
 //! Offline, the test fails loudly; it skips only when
 //! `PYCACHE_GUARD_TEST_OFFLINE=1` says the machine has no index.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -7,6 +7,14 @@
 //! Nothing reaches the network at run time: `PIP_NO_INDEX` (and uv's
 //! `UV_NO_INDEX`, which prek's installer reads) forbid it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

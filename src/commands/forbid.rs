@@ -99,7 +99,7 @@ fn refuse_unknown(
 ) -> Result<()> {
     let mut index = None;
     for (path, repo_path) in paths.iter().zip(named) {
-        if std::fs::symlink_metadata(crate::paths::in_workdir(workdir, repo_path)).is_ok() {
+        if fs_err::symlink_metadata(crate::paths::in_workdir(workdir, repo_path)).is_ok() {
             continue;
         }
         let index = match &index {

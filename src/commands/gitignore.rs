@@ -103,11 +103,11 @@ fn target_file(context: &Context, repo: &Repo, sources: &Sources, file: Option<&
 /// Refuses a symbolic link: git (since 2.32) does not read a `.gitignore` that
 /// is one, and replacing it with a regular file would destroy the link.
 fn refuse_symlink(target: &Path, style: &PathStyle) -> Result<()> {
-    let Ok(meta) = std::fs::symlink_metadata(target) else { return Ok(()) };
+    let Ok(meta) = fs_err::symlink_metadata(target) else { return Ok(()) };
     if !meta.file_type().is_symlink() {
         return Ok(());
     }
-    let points_to = std::fs::read_link(target).unwrap_or_default();
+    let points_to = fs_err::read_link(target).unwrap_or_default();
     let is_gitignore = target.file_name().is_some_and(|name| name == ".gitignore");
     let why = if is_gitignore {
         "git does not read a `.gitignore` that is a symbolic link, so rules written there would have no effect"

@@ -16,7 +16,7 @@ use super::{Context, forbid, rebuild};
 
 /// True when the user asked every hook to stand aside.
 pub fn skip_requested() -> bool {
-    std::env::var_os("PYCACHE_GUARD_SKIP").is_some_and(|value| !value.is_empty() && value != "0")
+    crate::env::skip_hooks()
 }
 
 /// Runs the named hook.

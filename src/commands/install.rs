@@ -148,9 +148,9 @@ fn advise(
 /// Whether a program of that name is on `PATH`, as the hook's shell would find it.
 fn on_path(program: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::env::var_os("PATH").is_some_and(|path| {
+    crate::env::path().is_some_and(|path| {
         std::env::split_paths(&path).filter(|dir| dir.is_absolute()).any(|dir| {
-            std::fs::metadata(dir.join(program))
+            fs_err::metadata(dir.join(program))
                 .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
         })
     })

@@ -43,7 +43,7 @@ impl Context {
         let workdir = repo.workdir()?.to_path_buf();
         let mut user_dir = self.cwd.clone();
         if user_dir == workdir
-            && let Some(prefix) = std::env::var_os("GIT_PREFIX").filter(|prefix| !prefix.is_empty())
+            && let Some(prefix) = crate::env::git_prefix()
         {
             user_dir = crate::paths::normalize(&workdir.join(prefix));
         }
@@ -57,7 +57,7 @@ pub fn repo_paths(context: &Context, workdir: &std::path::Path, paths: &[PathBuf
     let relative = named_paths(context, workdir, paths)?;
     for (path, repo_path) in paths.iter().zip(&relative) {
         // A dangling link still names something to act on; only nothing at all is refused.
-        if std::fs::symlink_metadata(crate::paths::in_workdir(workdir, repo_path)).is_err() {
+        if fs_err::symlink_metadata(crate::paths::in_workdir(workdir, repo_path)).is_err() {
             return Err(missing_path(path));
         }
     }
@@ -97,7 +97,7 @@ pub fn missing_path(path: &std::path::Path) -> anyhow::Error {
 /// Where caches go: the `PYTHONPYCACHEPREFIX` mirror tree when it is set
 /// (relative to the current directory, as Python resolves it), else `__pycache__`.
 pub fn cache_location() -> Result<crate::artifact::CacheLocation> {
-    Ok(match std::env::var_os("PYTHONPYCACHEPREFIX").filter(|value| !value.is_empty()) {
+    Ok(match crate::env::pycache_prefix() {
         Some(prefix) => crate::artifact::CacheLocation::Prefix(std::path::absolute(PathBuf::from(prefix))?),
         None => crate::artifact::CacheLocation::Pycache,
     })

@@ -29,9 +29,6 @@ use crate::state;
 
 use super::{Context, Refusal};
 
-/// Set in the environment of a detached rebuild, so that it does not detach again.
-const BACKGROUND_CHILD: &str = "PYCACHE_GUARD_BACKGROUND_CHILD";
-
 /// What to rebuild.
 #[derive(Clone, Debug)]
 enum What {
@@ -105,7 +102,7 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
         } else if let Some(event) = args.hook.then(pre_commit_event).flatten() {
             What::Span(span_or_scan(context, &repo, &event))
         } else if args.hook {
-            let action = std::env::var("GIT_REFLOG_ACTION").ok();
+            let action = crate::env::git_reflog_action();
             What::Span(changes::span_from_reflog(&repo, action.as_deref()).unwrap_or(Span::StaleScan))
         } else {
             What::Span(Span::StaleScan)
@@ -120,7 +117,7 @@ fn no_selection(args: &RebuildArgs) -> bool {
 }
 
 fn pre_commit_event() -> Option<Event> {
-    hook_event::from_pre_commit_env(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    hook_event::from_pre_commit_env(crate::env::pre_commit_variable)
 }
 
 /// A git hook: `post-checkout`, `post-merge`, `post-rewrite`, `post-commit`,
@@ -236,7 +233,7 @@ fn ref_updates(stdin: &str) -> impl Iterator<Item = (&str, &str, &str)> {
 /// `should_ignore_ref_updates` is the model): `git fetch`, tags and other
 /// branches start nothing.
 fn moves_head(repo: &Repo, stdin: &str) -> bool {
-    let branch = std::fs::read_to_string(repo.git_dir().join("HEAD"))
+    let branch = fs_err::read_to_string(repo.git_dir().join("HEAD"))
         .ok()
         .and_then(|head| head.trim_end().strip_prefix("ref: ").map(str::to_string));
     ref_updates(stdin).any(|(_, _, name)| name == "HEAD" || name == "refs/stash" || Some(name) == branch.as_deref())
@@ -324,7 +321,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     };
     let background =
         options.background || work.config.background || repo.config_bool("pycache-guard.background").unwrap_or(false);
-    if background && !options.dry_run && std::env::var_os(BACKGROUND_CHILD).is_none() {
+    if background && !options.dry_run && !crate::env::is_background_child() {
         // The journal stays: the detached rebuild takes it over, and a kill
         // there is finished later. It reconciles and writes the record itself.
         drop(lock);
@@ -608,7 +605,7 @@ fn detach(context: &Context, workdir: &Path, what: &What, options: &Options) -> 
     let split = args.iter().position(|arg| arg == "--").unwrap_or(args.len());
     args.splice(split..split, flags.into_iter().map(Into::into));
     let mut command = std::process::Command::new(std::env::current_exe()?);
-    command.arg("-C").arg(workdir).args(&args).env(BACKGROUND_CHILD, "1");
+    command.arg("-C").arg(workdir).args(&args).env(crate::env::BACKGROUND_CHILD, "1");
     command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     // Its own process group: Ctrl-C at the terminal does not reach it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -618,10 +615,9 @@ fn detach(context: &Context, workdir: &Path, what: &What, options: &Options) -> 
 }
 
 fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Result<Settings> {
-    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
     let location = super::cache_location()?;
     let default_mode =
-        if set("SOURCE_DATE_EPOCH").is_some() { InvalidationMode::CheckedHash } else { InvalidationMode::Timestamp };
+        if crate::env::source_date_epoch() { InvalidationMode::CheckedHash } else { InvalidationMode::Timestamp };
     let mut optimize = if options.optimize.is_empty() { config.optimize.clone() } else { options.optimize.clone() };
     if optimize.is_empty() {
         optimize.push(0);
@@ -629,7 +625,7 @@ fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Re
     optimize.sort_unstable();
     optimize.dedup();
     // A hook honours PYTHONDONTWRITEBYTECODE: it only removes what would lie.
-    let compile = !(options.hook && set("PYTHONDONTWRITEBYTECODE").is_some());
+    let compile = !(options.hook && crate::env::dont_write_bytecode());
     Ok(Settings {
         workdir: workdir.to_path_buf(),
         interpreters: Vec::new(),
@@ -657,7 +653,7 @@ fn choose_interpreters(
     if targets.compile.is_empty() || !settings.compile {
         return Ok(());
     }
-    if !options.hook && std::env::var_os("PYTHONDONTWRITEBYTECODE").is_some_and(|value| !value.is_empty()) {
+    if !options.hook && crate::env::dont_write_bytecode() {
         context.printer.warning("PYTHONDONTWRITEBYTECODE is set, but an explicit rebuild compiles anyway");
     }
     let (found, errors) = super::find_interpreters(context, repo, config, &options.python, index);

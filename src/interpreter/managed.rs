@@ -66,18 +66,18 @@ pub fn unsafe_version_file(workdir: &Path) -> Option<PathBuf> {
 
 /// pyenv's root: `PYENV_ROOT`, else `~/.pyenv`.
 pub fn pyenv_root() -> Option<PathBuf> {
-    std::env::var_os("PYENV_ROOT")
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
+    crate::env::pyenv_root().or_else(|| crate::env::home().map(|home| home.join(".pyenv")))
 }
 
 /// uv's folder of managed Pythons.
 fn uv_python_dir() -> Option<PathBuf> {
-    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
-    set("UV_PYTHON_INSTALL_DIR")
-        .or_else(|| set("XDG_DATA_HOME").map(|data| data.join("uv/python")))
-        .or_else(|| set("HOME").map(|home| home.join(".local/share/uv/python")))
+    crate::env::uv_python_install_dir()
+        .or_else(|| crate::env::xdg_data_home().map(|data| data.join("uv/python")))
+        .or_else(|| {
+            crate::env::home()
+                .filter(|home| !home.as_os_str().is_empty())
+                .map(|home| home.join(".local/share/uv/python"))
+        })
 }
 
 /// The numbers of a dotted version (`3.12.1` → `[3, 12, 1]`), `None` unless
@@ -111,7 +111,7 @@ pub fn find(name: &str) -> Result<PathBuf, String> {
     if let Some(root) = pyenv_root() {
         let versions = root.join("versions");
         let wanted = name.strip_prefix("python-").unwrap_or(name);
-        let entries: Vec<(String, PathBuf)> = std::fs::read_dir(&versions)
+        let entries: Vec<(String, PathBuf)> = fs_err::read_dir(&versions)
             .into_iter()
             .flatten()
             .flatten()
@@ -131,7 +131,7 @@ pub fn find(name: &str) -> Result<PathBuf, String> {
             _ => ("cpython", name),
         };
         // `cpython-3.12.1-linux-x86_64-gnu`: implementation, version, platform.
-        let entries: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        let entries: Vec<(String, PathBuf)> = fs_err::read_dir(&dir)
             .into_iter()
             .flatten()
             .flatten()

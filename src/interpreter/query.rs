@@ -20,7 +20,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `PATH` without relative or empty entries and without entries inside the work tree.
 fn safe_path(workdir: &Path) -> std::ffi::OsString {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = crate::env::path().unwrap_or_default();
     let kept: Vec<PathBuf> =
         std::env::split_paths(&path).filter(|dir| dir.is_absolute() && !dir.starts_with(workdir)).collect();
     std::env::join_paths(kept).unwrap_or_default()
@@ -39,8 +39,7 @@ else:
 
 /// The query's time limit.
 fn query_timeout() -> Duration {
-    std::env::var("PYCACHE_GUARD_QUERY_TIMEOUT")
-        .ok()
+    crate::env::query_timeout()
         .and_then(|value| value.trim().parse::<f64>().ok())
         .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
         .map_or(QUERY_TIMEOUT, Duration::from_secs_f64)

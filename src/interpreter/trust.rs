@@ -143,7 +143,7 @@ fn walk(path: &Path, tree: WorkTree<'_>) -> Result<Walked, Distrust> {
         if tree.tracked(&next) {
             return Err(Distrust::Tracked(next));
         }
-        let Ok(meta) = std::fs::symlink_metadata(&next) else {
+        let Ok(meta) = fs_err::symlink_metadata(&next) else {
             real = next;
             real.extend(pending.iter());
             break;
@@ -155,7 +155,7 @@ fn walk(path: &Path, tree: WorkTree<'_>) -> Result<Walked, Distrust> {
             if meta.is_dir()
                 && tree.inside(&next)
                 && next != tree.root
-                && std::fs::symlink_metadata(next.join(".git")).is_ok()
+                && fs_err::symlink_metadata(next.join(".git")).is_ok()
             {
                 return Err(Distrust::OtherRepository(next));
             }
@@ -169,7 +169,7 @@ fn walk(path: &Path, tree: WorkTree<'_>) -> Result<Walked, Distrust> {
             followed_link_in_tree = true;
         }
         links += 1;
-        let target = std::fs::read_link(&next).map_err(|_| Distrust::TooManyLinks(path.to_path_buf()))?;
+        let target = fs_err::read_link(&next).map_err(|_| Distrust::TooManyLinks(path.to_path_buf()))?;
         if links > MAX_LINKS {
             return Err(Distrust::TooManyLinks(path.to_path_buf()));
         }
@@ -200,7 +200,7 @@ pub fn vet(path: &Path, tree: WorkTree<'_>) -> Result<PathBuf, Distrust> {
         let mut pth = candidate.as_os_str().to_os_string();
         pth.push("._pth");
         let pth = PathBuf::from(pth);
-        if std::fs::symlink_metadata(&pth).is_ok() && reaches_tree(&pth, tree) {
+        if fs_err::symlink_metadata(&pth).is_ok() && reaches_tree(&pth, tree) {
             return Err(Distrust::PathFile(pth));
         }
     }
@@ -223,7 +223,7 @@ fn venv_config(executable: &Path, tree: WorkTree<'_>) -> Result<Option<PathBuf>,
     let config = [bin, bin.parent().unwrap_or(bin)]
         .into_iter()
         .map(|dir| dir.join("pyvenv.cfg"))
-        .find(|config| std::fs::symlink_metadata(config).is_ok());
+        .find(|config| fs_err::symlink_metadata(config).is_ok());
     let Some(config) = config else { return Ok(None) };
     if reaches_tree(&config, tree) {
         let walked = walk(&config, tree).map_err(|_| Distrust::VenvConfig(config.clone()))?;

@@ -201,7 +201,7 @@ fn is_ours(path: &Path) -> bool {
 fn hook_file(hooks_dir: &Path, hook: &str) -> HookFile {
     let path = hooks_dir.join(hook);
     let Ok(content) = read_small(&path) else {
-        return if std::fs::symlink_metadata(&path).is_ok() { HookFile::Foreign } else { HookFile::Absent };
+        return if fs_err::symlink_metadata(&path).is_ok() { HookFile::Foreign } else { HookFile::Absent };
     };
     if crate::shim::is_ours(&content) {
         return HookFile::Ours;
@@ -223,7 +223,7 @@ pub fn installed_manager(hooks_dir: &Path) -> Option<Manager> {
     if is_husky_folder(hooks_dir) {
         return Some(Manager::Husky);
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(hooks_dir)
+    let mut entries: Vec<PathBuf> = fs_err::read_dir(hooks_dir)
         .into_iter()
         .flatten()
         .flatten()
