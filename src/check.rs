@@ -15,6 +15,7 @@ use bstr::{BString, ByteSlice};
 
 use crate::artifact::{self, CacheLocation, CachedFile};
 use crate::config::AllowList;
+pub use crate::finding::FindingId;
 use crate::index::Index;
 use crate::rebuild;
 use crate::sweep;
@@ -32,22 +33,11 @@ pub enum Severity {
     Info,
 }
 
-/// The stable ids, in report order.
-pub const IDS: [&str; 7] = [
-    "tracked-bytecode",
-    "gitignore-missing",
-    "shadowing-bytecode",
-    "orphan-bytecode",
-    "stale-bytecode",
-    "syntax-error",
-    "hooks-missing",
-];
-
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// One of [`IDS`].
-    pub id: &'static str,
+    /// What kind of finding.
+    pub id: FindingId,
     /// How bad.
     pub severity: Severity,
     /// The file or folder, absolute.
@@ -63,7 +53,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn at(id: &'static str, severity: Severity, path: PathBuf, message: String, hint: &str) -> Finding {
+    fn at(id: FindingId, severity: Severity, path: PathBuf, message: String, hint: &str) -> Finding {
         Finding { id, severity, path: Some(path), line: None, column: None, message, hint: hint.to_string() }
     }
 }
@@ -89,7 +79,7 @@ pub fn tracked_bytecode(
                 crate::git::untrack_command(&[crate::display::shell_quote(entry.path)])
             );
             Finding::at(
-                "tracked-bytecode",
+                FindingId::TrackedBytecode,
                 Severity::Error,
                 crate::paths::in_workdir(workdir, entry.path),
                 "bytecode is tracked by git".into(),
@@ -204,7 +194,7 @@ pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[
         judge_cache_dir(&source_dir.join(artifact::PYCACHE), source_dir, entries, workdir, &tracked, tags, &mut out);
         if only_pycache(source_dir) && !source_dir.starts_with(workdir.join(".git")) && source_dir != workdir {
             out.findings.push(Finding::at(
-                "orphan-bytecode",
+                FindingId::OrphanBytecode,
                 Severity::Warning,
                 source_dir.clone(),
                 "this folder holds only `__pycache__`, so it still imports as a namespace package".into(),
@@ -223,7 +213,7 @@ pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[
             && !tracked(path)
         {
             out.findings.push(Finding::at(
-                "shadowing-bytecode",
+                FindingId::ShadowingBytecode,
                 Severity::Error,
                 path.clone(),
                 format!(
@@ -275,7 +265,7 @@ fn judge_cache_dir(
                     let severity =
                         if rebuild::would_load(&path, &source) { Severity::Error } else { Severity::Warning };
                     out.findings.push(Finding::at(
-                        "stale-bytecode",
+                        FindingId::StaleBytecode,
                         severity,
                         path.clone(),
                         stale_message(&path, &source),
@@ -291,7 +281,13 @@ fn judge_cache_dir(
                 out.stats.add(workdir, source_dir, &suffix.tag.to_str_lossy(), entry.size);
                 if !tracked(&path) {
                     let message = format!("its source `{}.py` is gone", stem.to_str_lossy());
-                    out.findings.push(Finding::at("orphan-bytecode", Severity::Warning, path, message, CLEAN_HINT));
+                    out.findings.push(Finding::at(
+                        FindingId::OrphanBytecode,
+                        Severity::Warning,
+                        path,
+                        message,
+                        CLEAN_HINT,
+                    ));
                 }
             }
             CachedFile::Temporary | CachedFile::OddBytecode => out.stats.add(workdir, source_dir, "other", entry.size),
@@ -337,7 +333,15 @@ pub fn hooks_missing(workdir: &Path, hooks_dir: &Path) -> Option<Finding> {
             "install them with `pycache-guard install`".to_string(),
         ),
     };
-    Some(Finding { id: "hooks-missing", severity: Severity::Info, path: None, line: None, column: None, message, hint })
+    Some(Finding {
+        id: FindingId::HooksMissing,
+        severity: Severity::Info,
+        path: None,
+        line: None,
+        column: None,
+        message,
+        hint,
+    })
 }
 
 /// What the syntax check found.
@@ -456,7 +460,7 @@ pub fn check_syntax(
 
 fn syntax_finding(path: PathBuf, message: &str, line: u32, column: u32, who: &str) -> Finding {
     Finding {
-        id: "syntax-error",
+        id: FindingId::SyntaxError,
         severity: Severity::Error,
         path: Some(path),
         line: (line > 0).then_some(line),

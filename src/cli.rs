@@ -296,9 +296,15 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_syntax: bool,
 
-    /// Run only these checks (repeatable), by finding id, such as `syntax-error`.
-    #[arg(long, value_name = "ID", value_parser = clap::builder::PossibleValuesParser::new(crate::check::IDS))]
-    pub select: Vec<String>,
+    /// Run only these checks (repeatable), by finding id, such as `syntax-error`
+    /// [default: `select` in `[tool.pycache-guard]`, else every check].
+    #[arg(long, value_name = "ID", value_enum)]
+    pub select: Vec<crate::finding::FindingId>,
+
+    /// Skip these checks (repeatable), by finding id
+    /// [default: `ignore` in `[tool.pycache-guard]`; a `--select` drops it].
+    #[arg(long, value_name = "ID", value_enum)]
+    pub ignore: Vec<crate::finding::FindingId>,
 
     /// Add the bytecode footprint: files and bytes per top-level folder and per cache tag.
     #[arg(long)]

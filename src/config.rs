@@ -58,6 +58,10 @@ pub struct ProjectConfig {
     pub optimize: Vec<u8>,
     /// Run rebuild hooks in the background.
     pub background: bool,
+    /// The findings `check` reports (empty: all of them).
+    pub select: Vec<crate::finding::FindingId>,
+    /// The findings `check` leaves out.
+    pub ignore: Vec<crate::finding::FindingId>,
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,7 @@ pub mod display;
 pub mod encoding;
 pub mod env;
 pub mod exit;
+pub mod finding;
 pub mod git;
 pub mod gitignore;
 pub mod guard;

@@ -336,3 +336,46 @@ fn syntax_verdicts_agree_with_cpython_on_whole_standard_libraries() {
         );
     }
 }
+
+/// The finding ids a `check --format json` run reported.
+fn reported_ids(run: &Run) -> BTreeSet<String> {
+    found(&json(run)).into_iter().map(|(id, _)| id).collect()
+}
+
+#[test]
+fn select_and_ignore_in_the_config_choose_the_findings_and_the_command_line_overrides_them() {
+    let mut env = TestEnv::new();
+    env.without_python();
+    env.write("m.pyc", "committed bytecode");
+    env.write("pyproject.toml", "[tool.pycache-guard]\nignore = [\"tracked-bytecode\"]\n");
+    env.git(&["add", "-f", "m.pyc", "pyproject.toml"]);
+    env.git(&["commit", "-q", "-m", "bytecode"]);
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--no-syntax", "--format", "json"];
+        args.extend_from_slice(extra);
+        reported_ids(&env.run(&args))
+    };
+    let configured = check(&[]);
+    assert!(!configured.contains("tracked-bytecode") && configured.contains("gitignore-missing"), "{configured:?}");
+    // A `--select` names what to report, the configured `ignore` included.
+    assert_eq!(check(&["--select", "tracked-bytecode"]), BTreeSet::from(["tracked-bytecode".to_string()]));
+    // An `--ignore` replaces the configured one.
+    let ignored = check(&["--ignore", "gitignore-missing"]);
+    assert!(ignored.contains("tracked-bytecode") && !ignored.contains("gitignore-missing"), "{ignored:?}");
+
+    env.write("pyproject.toml", "[tool.pycache-guard]\nselect = [\"tracked-bytecode\"]\n");
+    assert_eq!(check(&[]), BTreeSet::from(["tracked-bytecode".to_string()]));
+}
+
+#[test]
+fn an_unknown_finding_id_in_the_config_is_refused_naming_the_file_and_the_valid_ids() {
+    let mut env = TestEnv::new();
+    env.without_python();
+    env.write("pyproject.toml", "[tool.pycache-guard]\nselect = [\"stale-bytecod\"]\n");
+    let run = env.run(&["check", "--no-syntax"]).expect_code(2);
+    for expected in ["pyproject.toml", "stale-bytecod", "tracked-bytecode", "hooks-missing"] {
+        assert!(run.stderr.contains(expected), "no `{expected}` in: {}", run.stderr);
+    }
+    let run = env.run(&["check", "--ignore", "stale-bytecod"]).expect_code(2);
+    assert!(run.stderr.contains("stale-bytecode"), "{}", run.stderr);
+}

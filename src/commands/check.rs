@@ -9,7 +9,7 @@ use bstr::{BString, ByteSlice};
 use serde::Serialize;
 
 use crate::artifact::CacheLocation;
-use crate::check::{self, Finding, Severity, Stats};
+use crate::check::{self, Finding, FindingId, Severity, Stats};
 use crate::cli::{CheckArgs, Format};
 use crate::config::{AllowList, ProjectConfig};
 use crate::display::PathStyle;
@@ -45,7 +45,7 @@ struct Scope<'a> {
     location: CacheLocation,
     /// Repository-relative prefixes from PATHS (empty: everything).
     prefixes: Vec<BString>,
-    selected: BTreeSet<&'static str>,
+    selected: BTreeSet<FindingId>,
     interpreters: Vec<Interpreter>,
     /// `--stats` needs the walk even when no disk finding is selected.
     stats: bool,
@@ -58,9 +58,20 @@ impl Scope<'_> {
         self.prefixes.is_empty() || self.prefixes.iter().any(|prefix| crate::paths::is_within(path, prefix))
     }
 
-    fn wants(&self, id: &str) -> bool {
-        self.selected.contains(id)
+    fn wants(&self, id: FindingId) -> bool {
+        self.selected.contains(&id)
     }
+}
+
+/// The ids to report. The command line overrides the configuration: a
+/// `--select` replaces the configured `select` and drops the configured
+/// `ignore` with it (what was asked for by name is reported), and an
+/// `--ignore` replaces the configured `ignore`.
+fn selection(args: &CheckArgs, config: &ProjectConfig) -> BTreeSet<FindingId> {
+    let (select, configured_ignore) =
+        if args.select.is_empty() { (&config.select, &config.ignore) } else { (&args.select, &Vec::new()) };
+    let ignore = if args.ignore.is_empty() { configured_ignore } else { &args.ignore };
+    FindingId::selected(select, ignore)
 }
 
 /// Runs the checks, applies `--fix`, and prints the report.
@@ -68,10 +79,9 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
     let workdir = repo.workdir()?.to_path_buf();
     let config = ProjectConfig::load(&workdir)?;
-    let mut selected: BTreeSet<&'static str> =
-        check::IDS.iter().copied().filter(|id| args.select.is_empty() || args.select.iter().any(|s| s == id)).collect();
+    let mut selected = selection(args, &config);
     if args.no_syntax {
-        selected.remove("syntax-error");
+        selected.remove(&FindingId::SyntaxError);
     }
     let prefixes = super::repo_paths(context, &workdir, &args.paths)?;
     let _lock = if args.fix { Some(crate::state::Lock::acquire(repo.git_dir())?) } else { None };
@@ -88,7 +98,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         exclude: super::exclude_globs(&config.exclude)?,
         index,
     };
-    if scope.wants("syntax-error") || scope.wants("stale-bytecode") || args.fix {
+    if scope.wants(FindingId::SyntaxError) || scope.wants(FindingId::StaleBytecode) || args.fix {
         let (found, errors) = super::find_interpreters(context, &repo, &config, &args.python, &scope.index);
         super::refuse_named_interpreters(context, &errors)?;
         for error in errors {
@@ -98,7 +108,8 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     }
     let mut gathered = gather(&scope, true)?;
     if args.fix {
-        let syntax: Vec<Finding> = gathered.findings.iter().filter(|f| f.id == "syntax-error").cloned().collect();
+        let syntax: Vec<Finding> =
+            gathered.findings.iter().filter(|f| f.id == FindingId::SyntaxError).cloned().collect();
         apply_fixes(context, &scope, &gathered)?;
         let files_checked = gathered.files_checked;
         let skipped = std::mem::take(&mut gathered.skipped);
@@ -130,18 +141,18 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
 /// One pass over the repository.
 fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
     let mut out = Gathered::default();
-    if scope.wants("tracked-bytecode") {
+    if scope.wants(FindingId::TrackedBytecode) {
         out.findings
             .extend(check::tracked_bytecode(&scope.index, &scope.allow, &scope.workdir, &|path| scope.within(path)));
     }
-    if scope.wants("gitignore-missing") {
+    if scope.wants(FindingId::GitignoreMissing) {
         out.findings.extend(gitignore_findings(scope)?);
     }
-    let disk_ids = ["shadowing-bytecode", "orphan-bytecode", "stale-bytecode"];
-    if disk_ids.iter().any(|id| scope.wants(id)) || scope.stats {
+    let disk_ids = [FindingId::ShadowingBytecode, FindingId::OrphanBytecode, FindingId::StaleBytecode];
+    if disk_ids.into_iter().any(|id| scope.wants(id)) || scope.stats {
         gather_disk(scope, &mut out);
     }
-    if syntax && scope.wants("syntax-error") {
+    if syntax && scope.wants(FindingId::SyntaxError) {
         let sources: Vec<BString> = crate::rebuild::tracked_sources(&scope.index)
             .filter(|source| scope.within(source) && !scope.exclude.is_match(source.to_path_lossy()))
             .collect();
@@ -157,7 +168,7 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.failures.extend(run.failures);
         out.skipped.extend(run.skipped);
     }
-    if scope.wants("hooks-missing")
+    if scope.wants(FindingId::HooksMissing)
         && let Ok(hooks) = scope.repo.hooks_dir()
     {
         out.findings.extend(check::hooks_missing(&scope.workdir, &hooks));
@@ -189,7 +200,7 @@ fn gitignore_findings(scope: &Scope<'_>) -> Result<Vec<Finding>> {
         let line = rule.rule.line;
         let finding = if caught.is_empty() {
             Finding {
-                id: "gitignore-missing",
+                id: FindingId::GitignoreMissing,
                 severity: Severity::Info,
                 path: Some(scope.workdir.join(".gitignore")),
                 line: None,
@@ -201,7 +212,7 @@ fn gitignore_findings(scope: &Scope<'_>) -> Result<Vec<Finding>> {
             let shown: Vec<String> = caught.iter().take(3).map(|path| format!("`{}`", path.to_str_lossy())).collect();
             let more = if caught.len() > 3 { format!(" and {} more", caught.len() - 3) } else { String::new() };
             Finding {
-                id: "gitignore-missing",
+                id: FindingId::GitignoreMissing,
                 severity: Severity::Error,
                 path: Some(scope.workdir.join(".gitignore")),
                 line: None,
@@ -253,18 +264,17 @@ fn threads() -> usize {
 }
 
 fn sort(findings: &mut [Finding]) {
-    let rank = |id: &str| check::IDS.iter().position(|known| *known == id).unwrap_or(usize::MAX);
     // Within one id, errors come first: the group is labelled by its first finding.
     findings.sort_by(|a, b| {
-        (rank(a.id), a.severity, &a.path, a.line, a.column).cmp(&(rank(b.id), b.severity, &b.path, b.line, b.column))
+        (a.id, a.severity, &a.path, a.line, a.column).cmp(&(b.id, b.severity, &b.path, b.line, b.column))
     });
 }
 
 /// `--fix`: ignore rules, untracked orphans and shadowing files, stale caches.
 fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Result<()> {
     let style = context.path_style(scope.repo)?;
-    let has = |id: &str| gathered.findings.iter().any(|finding| finding.id == id);
-    if has("gitignore-missing")
+    let has = |id: FindingId| gathered.findings.iter().any(|finding| finding.id == id);
+    if has(FindingId::GitignoreMissing)
         && let Err(error) = super::gitignore::fix(context, scope.repo)
     {
         // One fix that cannot be applied (a symbolic-link .gitignore, say) does not stop the others.
@@ -277,7 +287,7 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
     let removals: Vec<crate::sweep::Removal> = gathered
         .findings
         .iter()
-        .filter(|finding| matches!(finding.id, "orphan-bytecode" | "shadowing-bytecode"))
+        .filter(|finding| matches!(finding.id, FindingId::OrphanBytecode | FindingId::ShadowingBytecode))
         .filter_map(|finding| finding.path.clone())
         .flat_map(|path| {
             if path.is_dir() {
@@ -303,7 +313,7 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
     let tracked: Vec<String> = gathered
         .findings
         .iter()
-        .filter(|finding| finding.id == "tracked-bytecode")
+        .filter(|finding| finding.id == FindingId::TrackedBytecode)
         .filter_map(|finding| finding.path.as_ref())
         .map(|path| style.argument(path.strip_prefix(&scope.workdir).unwrap_or(path).as_os_str().as_bytes()))
         .collect();
@@ -378,7 +388,7 @@ fn location(style: &PathStyle, finding: &Finding) -> String {
 fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats: bool) {
     let color = context.printer.stdout_color();
     let mut lines = Vec::new();
-    for id in check::IDS {
+    for id in FindingId::ALL {
         let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).collect();
         let Some(first) = group.first() else { continue };
         lines.push(format!(
@@ -418,8 +428,8 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
 }
 
 /// The hints of a group, once each; tracked files get one command for all of them.
-fn group_hints(style: &PathStyle, id: &str, group: &[&Finding]) -> Vec<String> {
-    if id == "tracked-bytecode" && group.len() > 1 {
+fn group_hints(style: &PathStyle, id: FindingId, group: &[&Finding]) -> Vec<String> {
+    if id == FindingId::TrackedBytecode && group.len() > 1 {
         let paths: Vec<String> = group
             .iter()
             .filter_map(|finding| finding.path.as_deref())
@@ -466,7 +476,7 @@ struct JsonReport<'a> {
 
 #[derive(Serialize)]
 struct JsonFinding {
-    id: &'static str,
+    id: FindingId,
     severity: Severity,
     /// Relative to the work tree with `/` separators; absolute outside it (a prefix tree).
     path: Option<String>,
@@ -576,7 +586,7 @@ fn print_github(context: &Context, scope: &Scope<'_>, gathered: &Gathered) {
         if let Some(column) = finding.column {
             properties.push(format!("col={column}"));
         }
-        properties.push(format!("title={}", escape_github(finding.id, true)));
+        properties.push(format!("title={}", escape_github(finding.id.as_str(), true)));
         let message = escape_github(&format!("{} ({})", finding.message, finding.hint), false);
         context.printer.data(format!("::{command} {}::{message}", properties.join(",")));
     }
