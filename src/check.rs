@@ -17,7 +17,6 @@ use crate::artifact::{self, CacheLocation, CachedFile};
 use crate::config::AllowList;
 pub use crate::finding::FindingId;
 use crate::index::Index;
-use crate::rebuild;
 use crate::sweep;
 use crate::walk;
 
@@ -56,6 +55,25 @@ impl Finding {
     fn at(id: FindingId, severity: Severity, path: PathBuf, message: String, hint: &str) -> Finding {
         Finding { id, severity, path: Some(path), line: None, column: None, message, hint: hint.to_string() }
     }
+}
+
+/// What `check --fix` removes for the orphan and shadowing findings, under
+/// the one sweep rule: only bytecode goes (a folder's orphaned caches, found
+/// again by name), a folder only once empty, nothing tracked, nothing through
+/// a link (the last three are [`sweep::remove`]'s to enforce).
+pub fn removals(findings: &[Finding], workdir: &Path, index: &Index) -> Vec<sweep::Removal> {
+    findings
+        .iter()
+        .filter(|finding| matches!(finding.id, FindingId::OrphanBytecode | FindingId::ShadowingBytecode))
+        .filter_map(|finding| finding.path.clone())
+        .flat_map(|path| {
+            if path.is_dir() {
+                sweep::orphans_in(&path, &CacheLocation::Pycache, workdir, index)
+            } else {
+                vec![sweep::Removal { path, reason: sweep::Reason::Orphan }]
+            }
+        })
+        .collect()
 }
 
 /// Bytecode in the index that the allow-list does not exempt.
@@ -259,11 +277,11 @@ fn judge_cache_dir(
                 let mut source_name = stem.to_vec();
                 source_name.extend_from_slice(artifact::SOURCE_SUFFIX);
                 let source = source_dir.join(OsStr::from_bytes(&source_name));
-                if rebuild::is_outdated(&path, &source) {
+                if crate::pyc::is_outdated(&path, &source) {
                     // A cache that still validates for other content is a lie
                     // Python runs; one that no longer validates it only rewrites.
                     let severity =
-                        if rebuild::would_load(&path, &source) { Severity::Error } else { Severity::Warning };
+                        if crate::pyc::would_load(&path, &source) { Severity::Error } else { Severity::Warning };
                     out.findings.push(Finding::at(
                         FindingId::StaleBytecode,
                         severity,
@@ -302,7 +320,7 @@ fn stale_message(cache: &Path, source: &Path) -> String {
         Ok(Err(error)) => return format!("it is not a valid bytecode file: {error}"),
         Ok(Ok(_)) => {}
     }
-    if rebuild::would_load(cache, source) {
+    if crate::pyc::would_load(cache, source) {
         "its header still matches the source, but it was written before the source's last change: Python runs the old code".into()
     } else {
         "its header no longer matches the source: Python compiles the source again on its next import and rewrites it"

@@ -28,6 +28,7 @@ pub mod gitignore;
 pub mod guard;
 pub mod hook_event;
 pub mod hook_type;
+pub mod ignore_survey;
 pub mod index;
 pub mod interpreter;
 pub mod manager;

@@ -307,6 +307,40 @@ pub fn settle_racy(
     Ok(Settled::Rewritten)
 }
 
+/// True when importlib would load this cache for the source as it is now,
+/// though the cache may come from older content: a timestamp header that
+/// still matches, or an unchecked hash. A matching checked hash is the same
+/// content, so it does not lie.
+pub fn would_load(cache: &Path, source: &Path) -> bool {
+    let Ok(Ok(header)) = read_header(cache) else { return false };
+    let Ok(stat) = SourceStat::of(source) else { return false };
+    match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
+        Ok(Freshness::Unchecked) => true,
+        Ok(Freshness::Valid) => matches!(header.validation, Validation::Timestamp { .. }),
+        _ => false,
+    }
+}
+
+/// True when a cache no longer describes its source: the header does not
+/// validate, or it validates but the file was written before the source's
+/// last change (same second, same size: Python would run the old code).
+pub fn is_outdated(cache: &Path, source: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(Ok(header)) = read_header(cache) else { return true };
+    let (Ok(source_meta), Ok(cache_meta)) = (fs_err::metadata(source), fs_err::metadata(cache)) else { return true };
+    let stat =
+        SourceStat { mtime: python_mtime(source_meta.mtime(), source_meta.mtime_nsec()), size: source_meta.size() };
+    match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
+        Ok(Freshness::Stale) | Err(_) => true,
+        Ok(Freshness::Valid | Freshness::Unchecked) => {
+            let nanos =
+                |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+            matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
+                && nanos(&cache_meta) < nanos(&source_meta)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

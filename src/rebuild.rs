@@ -54,11 +54,12 @@ use crate::git::{Change, ChangeKind};
 use crate::index::{self, Index};
 use crate::interpreter::Interpreter;
 use crate::paths;
-use crate::pyc::{self, Freshness, InvalidationMode, SourceStat, Validation};
+use crate::pyc::{self, InvalidationMode};
 use crate::safe_fs::{Dir, Kind, Roots, SafeError, Staged};
 use crate::sweep::{self, Reason, Removal};
 
-/// Resolved settings for one rebuild.
+/// Resolved settings for one rebuild; every command starts from [`Settings::new`].
+#[derive(Clone)]
 pub struct Settings {
     /// The work tree, canonical.
     pub workdir: PathBuf,
@@ -80,6 +81,57 @@ pub struct Settings {
     pub jobs: usize,
     /// Per-file timeout.
     pub timeout: Duration,
+}
+
+/// How long one file may take to compile before its worker is stopped, unless a command says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Settings {
+    /// The settings every command starts from: the levels given (sorted, each
+    /// once; none means level 0), checked-hash caches for new files when
+    /// `SOURCE_DATE_EPOCH` asks for a reproducible build (as `py_compile`
+    /// does), no interpreter yet, nothing excluded, one worker per core and
+    /// [`DEFAULT_TIMEOUT`].
+    pub fn new(workdir: PathBuf, location: CacheLocation, optimize: &[u8]) -> Settings {
+        let mut optimize = optimize.to_vec();
+        if optimize.is_empty() {
+            optimize.push(0);
+        }
+        optimize.sort_unstable();
+        optimize.dedup();
+        let default_mode =
+            if crate::env::source_date_epoch() { InvalidationMode::CheckedHash } else { InvalidationMode::Timestamp };
+        Settings {
+            workdir,
+            interpreters: Vec::new(),
+            optimize,
+            mode: None,
+            default_mode,
+            location,
+            compile: true,
+            exclude: globset::GlobSet::empty(),
+            jobs: std::thread::available_parallelism().map_or(1, usize::from),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Recompiles stale caches, each at the level it was written at (`stale`
+/// pairs a source with that level); the other levels' valid caches stay.
+/// Returns how many caches were written.
+pub fn recompile_stale(settings: &Settings, index: &Index, stale: &[(BString, u8)]) -> usize {
+    let levels: BTreeSet<u8> = stale.iter().map(|(_, level)| *level).collect();
+    let mut compiled = 0;
+    for level in levels {
+        let compile = stale.iter().filter(|(_, at)| *at == level).map(|(source, _)| source.clone()).collect();
+        let at_level = Settings { optimize: vec![level], ..settings.clone() };
+        let targets = Targets { compile, sweep: BTreeSet::new() };
+        // Only this level is compiled: nothing is removed.
+        let mut plan = plan(&targets, &at_level, index);
+        plan.removals.clear();
+        compiled += execute(plan, &at_level, &|| {}).compiled;
+    }
+    compiled
 }
 
 /// The sources to recompile and the folders to sweep.
@@ -184,8 +236,10 @@ pub fn reconcile_targets(
         // every hook of one command would repeat the same warning.
         let wanted = match (caches.is_empty(), written) {
             (true, _) => written,
-            (false, true) => caches.iter().any(|cache| is_outdated(cache, &absolute)),
-            (false, false) => caches.iter().any(|cache| is_outdated(cache, &absolute) && would_load(cache, &absolute)),
+            (false, true) => caches.iter().any(|cache| pyc::is_outdated(cache, &absolute)),
+            (false, false) => {
+                caches.iter().any(|cache| pyc::is_outdated(cache, &absolute) && pyc::would_load(cache, &absolute))
+            }
         };
         if wanted {
             targets.compile.insert(source);
@@ -254,41 +308,6 @@ fn read_cache_folder(dir: &Path, location: &CacheLocation, roots: &Roots) -> Has
     by_stem
 }
 
-/// True when importlib would load this cache for the source as it is now,
-/// though the cache may come from older content: a timestamp header that
-/// still matches, or an unchecked hash. A matching checked hash is the same
-/// content, so it does not lie.
-pub fn would_load(cache: &Path, source: &Path) -> bool {
-    let Ok(Ok(header)) = pyc::read_header(cache) else { return false };
-    let Ok(stat) = SourceStat::of(source) else { return false };
-    match pyc::freshness(&header, stat, || crate::safe_fs::read_source(source)) {
-        Ok(Freshness::Unchecked) => true,
-        Ok(Freshness::Valid) => matches!(header.validation, Validation::Timestamp { .. }),
-        _ => false,
-    }
-}
-
-/// True when a cache no longer describes its source: the header does not
-/// validate, or it validates but the file was written before the source's
-/// last change (same second, same size: Python would run the old code).
-pub fn is_outdated(cache: &Path, source: &Path) -> bool {
-    let Ok(Ok(header)) = pyc::read_header(cache) else { return true };
-    let (Ok(source_meta), Ok(cache_meta)) = (fs_err::metadata(source), fs_err::metadata(cache)) else { return true };
-    let stat = SourceStat {
-        mtime: pyc::python_mtime(source_meta.mtime(), source_meta.mtime_nsec()),
-        size: source_meta.size(),
-    };
-    match pyc::freshness(&header, stat, || crate::safe_fs::read_source(source)) {
-        Ok(Freshness::Stale) | Err(_) => true,
-        Ok(Freshness::Valid | Freshness::Unchecked) => {
-            let nanos =
-                |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
-            matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
-                && nanos(&cache_meta) < nanos(&source_meta)
-        }
-    }
-}
-
 /// The cheap scan for a file checkout: a stat and a 16-byte header per cache,
 /// no interpreter. Sources without caches are left alone.
 pub fn stale_sources(sources: &[BString], settings: &Settings) -> BTreeSet<BString> {
@@ -297,7 +316,7 @@ pub fn stale_sources(sources: &[BString], settings: &Settings) -> BTreeSet<BStri
         .iter()
         .filter(|source| {
             let absolute = crate::paths::in_workdir(&settings.workdir, source);
-            listing.of(&absolute, &settings.location).iter().any(|cache| is_outdated(cache, &absolute))
+            listing.of(&absolute, &settings.location).iter().any(|cache| pyc::is_outdated(cache, &absolute))
         })
         .cloned()
         .collect()
@@ -440,7 +459,7 @@ pub fn plan_at(
             }
         }
         for cache in listing.of(&absolute, &settings.location) {
-            if !written.contains(cache) && would_load(cache, &absolute) && !plan.keep.contains(cache) {
+            if !written.contains(cache) && pyc::would_load(cache, &absolute) && !plan.keep.contains(cache) {
                 plan.removals.push(Removal { path: cache.clone(), reason: Reason::Lying });
             }
         }
@@ -559,7 +578,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
             // A file that did not compile must not keep an old cache that still validates.
             if let Op::Compile { cfile, .. } = &job.task.op
                 && !compiled
-                && would_load(cfile, &job.task.source)
+                && pyc::would_load(cfile, &job.task.source)
             {
                 late_removals.push(Removal { path: cfile.clone(), reason: Reason::Lying });
             }

@@ -181,7 +181,7 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
 /// error only when untracked bytecode that the rule would ignore exists in
 /// the work tree and is let through now; otherwise a note naming the rule.
 fn gitignore_findings(scope: &Scope<'_>) -> Result<Vec<Finding>> {
-    let survey = super::gitignore::survey(scope.repo)?;
+    let survey = crate::ignore_survey::survey(scope.repo)?;
     let mut findings = Vec::new();
     let mut let_through: Option<Vec<Vec<u8>>> = None;
     for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
@@ -282,21 +282,7 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
             error.chain().map(|cause| crate::display::sanitize_text(&cause.to_string())).collect();
         context.printer.warning(format!("ignore rules not added: {}", causes.join(": ")));
     }
-    // The one sweep rule: only bytecode goes (a folder's orphaned caches, found
-    // again by name), a folder only once empty, nothing tracked, nothing through a link.
-    let removals: Vec<crate::sweep::Removal> = gathered
-        .findings
-        .iter()
-        .filter(|finding| matches!(finding.id, FindingId::OrphanBytecode | FindingId::ShadowingBytecode))
-        .filter_map(|finding| finding.path.clone())
-        .flat_map(|path| {
-            if path.is_dir() {
-                crate::sweep::orphans_in(&path, &CacheLocation::Pycache, &scope.workdir, &scope.index)
-            } else {
-                vec![crate::sweep::Removal { path, reason: crate::sweep::Reason::Orphan }]
-            }
-        })
-        .collect();
+    let removals = check::removals(&gathered.findings, &scope.workdir, &scope.index);
     if !removals.is_empty() {
         let roots = crate::safe_fs::Roots::new(&scope.workdir, &scope.location);
         let keep = |path: &Path| crate::sweep::is_tracked(&scope.index, &scope.workdir, path);
@@ -332,35 +318,10 @@ fn rebuild_stale(context: &Context, scope: &Scope<'_>, stale: &[(BString, u8)]) 
         context.printer.warning("no Python interpreter to rebuild stale caches with");
         return;
     }
-    let mut compiled = 0;
-    for level in [0, 1, 2] {
-        let sources: BTreeSet<BString> =
-            stale.iter().filter(|(_, at)| *at == level).map(|(source, _)| source.clone()).collect();
-        if !sources.is_empty() {
-            compiled += rebuild_at_level(scope, sources, level);
-        }
-    }
+    let mut settings = crate::rebuild::Settings::new(scope.workdir.clone(), scope.location.clone(), &[]);
+    settings.interpreters = scope.interpreters.clone();
+    let compiled = crate::rebuild::recompile_stale(&settings, &scope.index, stale);
     context.printer.info(format!("rebuilt {compiled} stale caches"));
-}
-
-fn rebuild_at_level(scope: &Scope<'_>, sources: BTreeSet<BString>, level: u8) -> usize {
-    let settings = crate::rebuild::Settings {
-        workdir: scope.workdir.clone(),
-        interpreters: scope.interpreters.clone(),
-        optimize: vec![level],
-        mode: None,
-        default_mode: crate::pyc::InvalidationMode::Timestamp,
-        location: scope.location.clone(),
-        compile: true,
-        exclude: globset::GlobSet::empty(),
-        jobs: threads(),
-        timeout: std::time::Duration::from_secs(60),
-    };
-    let targets = crate::rebuild::Targets { compile: sources, sweep: BTreeSet::new() };
-    // Only this level is compiled; the other levels' valid caches must stay.
-    let mut plan = crate::rebuild::plan(&targets, &settings, &scope.index);
-    plan.removals.clear();
-    crate::rebuild::execute(plan, &settings, &|| {}).compiled
 }
 
 fn label(severity: Severity, color: bool) -> String {

@@ -80,7 +80,7 @@ pub fn run(context: &Context, options: &Options) -> Result<ExitStatus> {
         let mut hint = format!("unstage them, keeping the files on disk:\n    {}", git::untrack_command(&arguments));
         // Only worth saying when a rule really is missing; a blocked commit is
         // rare, so the survey costs nothing on the common path.
-        if super::gitignore::survey(&repo).is_ok_and(|survey| !survey.missing().is_empty()) {
+        if crate::ignore_survey::survey(&repo).is_ok_and(|survey| !survey.missing().is_empty()) {
             hint.push_str("\n  then keep bytecode out of future commits:\n    pycache-guard gitignore");
         }
         context.printer.hint(hint);

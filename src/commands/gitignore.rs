@@ -2,65 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
-use bstr::{BString, ByteSlice};
+use anyhow::Result;
 
-use crate::artifact::is_bytecode_path;
 use crate::cli::GitignoreArgs;
 use crate::config::{AllowList, ProjectConfig};
 use crate::display::PathStyle;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
-use crate::gitignore::{self, Rule, RuleCoverage, SourcePaths, Sources};
+use crate::gitignore::{self, Rule, Sources};
+use crate::ignore_survey::{self, Fixed, Plan, Survey, SurveyError};
 use crate::index::Index;
 use crate::output::code;
 
 use super::{Context, Refusal};
-
-/// What the repository's ignore rules look like, with everything needed to change them.
-pub struct Survey {
-    /// Every ignore source, compiled.
-    pub sources: Sources,
-    /// Each bytecode rule and its probes.
-    pub coverage: Vec<RuleCoverage>,
-    /// Visible bytecode paths: the ones a user negation may protect.
-    pub candidates: Vec<(Vec<u8>, bool)>,
-}
-
-impl Survey {
-    /// The rules no pattern covers.
-    pub fn missing(&self) -> Vec<Rule> {
-        self.coverage.iter().filter(|rule| rule.missing()).map(|rule| rule.rule).collect()
-    }
-}
-
-/// Reads every ignore source and probes the bytecode rules.
-pub fn survey(repo: &Repo) -> Result<Survey> {
-    let workdir = repo.workdir()?.to_path_buf();
-    let visible = repo.visible_files()?;
-    let per_directory: Vec<PathBuf> = visible
-        .iter()
-        .filter(|path| path.rsplit_str("/").next() == Some(b".gitignore"))
-        .map(|path| crate::paths::in_workdir(&workdir, path))
-        .chain(std::iter::once(workdir.join(".gitignore")))
-        .collect();
-    let folders: Vec<Vec<u8>> =
-        visible.iter().filter_map(|path| path.strip_suffix(b"/.gitignore").map(<[u8]>::to_vec)).collect();
-    let paths = SourcePaths {
-        workdir: workdir.clone(),
-        info_exclude: repo.common_dir().join("info/exclude"),
-        excludes_file: repo.excludes_file(),
-        per_directory,
-    };
-    let sources = Sources::load(&paths)?;
-    let coverage = gitignore::coverage(&sources, &folders);
-    let mut candidates: Vec<(Vec<u8>, bool)> =
-        visible.into_iter().filter(|path| is_bytecode_path(path)).map(|path| (path, false)).collect();
-    for rule in &coverage {
-        candidates.extend(rule.probes.iter().map(|(path, is_dir, _)| (path.clone(), *is_dir)));
-    }
-    Ok(Survey { sources, coverage, candidates })
-}
 
 /// Resolves `--file` (or the root `.gitignore`) and refuses files git does not read.
 fn target_file(context: &Context, repo: &Repo, sources: &Sources, file: Option<&Path>) -> Result<PathBuf> {
@@ -100,32 +54,33 @@ fn target_file(context: &Context, repo: &Repo, sources: &Sources, file: Option<&
     .into())
 }
 
-/// Refuses a symbolic link: git (since 2.32) does not read a `.gitignore` that
-/// is one, and replacing it with a regular file would destroy the link.
-fn refuse_symlink(target: &Path, style: &PathStyle) -> Result<()> {
-    let Ok(meta) = fs_err::symlink_metadata(target) else { return Ok(()) };
-    if !meta.file_type().is_symlink() {
-        return Ok(());
-    }
-    let points_to = fs_err::read_link(target).unwrap_or_default();
+/// The refusal for a symbolic-link target, with the reason git gives and the fix.
+fn link_refusal(target: &Path, points_to: &Path, style: &PathStyle) -> Refusal {
     let is_gitignore = target.file_name().is_some_and(|name| name == ".gitignore");
     let why = if is_gitignore {
         "git does not read a `.gitignore` that is a symbolic link, so rules written there would have no effect"
     } else {
         "writing through it could change a file outside the repository"
     };
-    Err(Refusal::new(
+    Refusal::new(
         format!("{} is a symbolic link to `{}`; {why}", code(style.show_absolute(target)), points_to.display()),
         "replace the link with a regular file, or keep the rules local with `pycache-guard gitignore --file .git/info/exclude`",
     )
-    .into())
+}
+
+/// A domain error as the person should read it: a link becomes a refusal with its fix.
+fn explain(error: SurveyError, style: &PathStyle) -> anyhow::Error {
+    match error {
+        SurveyError::Link { path, points_to } => link_refusal(&path, &points_to, style).into(),
+        other => other.into(),
+    }
 }
 
 /// Checks, adds or previews the bytecode rules.
 pub fn run(context: &Context, args: &GitignoreArgs) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
     let style = context.path_style(&repo)?;
-    let survey = survey(&repo)?;
+    let survey = ignore_survey::survey(&repo)?;
     let missing = survey.missing();
     let target = target_file(context, &repo, &survey.sources, args.file.as_deref())?;
     if missing.is_empty() {
@@ -164,8 +119,8 @@ pub enum Written {
     Changed,
 }
 
-/// Adds `missing` to `target` as one block, after checking by simulation that
-/// no user exception is overridden, and reports what it did.
+/// Adds `missing` to `target` as one block, after checking by simulation
+/// that no user exception is overridden, and reports what it did.
 fn write_rules(
     context: &Context,
     repo: &Repo,
@@ -175,20 +130,14 @@ fn write_rules(
     missing: &[Rule],
     dry_run: bool,
 ) -> Result<Written> {
-    refuse_symlink(target, style)?;
-    let before = match crate::safe_fs::read_small(target, gitignore::IGNORE_FILE_LIMIT) {
-        Ok(bytes) => Some(bytes),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => return Err(error).with_context(|| format!("cannot read `{}`", target.display())),
+    ignore_survey::refuse_link(target).map_err(|error| explain(error, style))?;
+    let (edit, after) = match survey.plan(target, missing)? {
+        Plan::Conflicts(conflicts) => {
+            report_conflicts(context, style, &conflicts);
+            return Ok(Written::Conflicts);
+        }
+        Plan::Edit { edit, after } => (edit, after),
     };
-    let edit = gitignore::plan_edit(before.as_deref(), missing);
-    let mut after = survey.sources.clone();
-    after.set(target, &edit.after);
-    let conflicts = gitignore::conflicts(&survey.sources, &after, &survey.candidates);
-    if !conflicts.is_empty() {
-        report_conflicts(context, style, &conflicts);
-        return Ok(Written::Conflicts);
-    }
     let workdir = repo.workdir()?;
     if dry_run {
         let label = match target.strip_prefix(workdir) {
@@ -198,28 +147,40 @@ fn write_rules(
         context.printer.data(gitignore::unified_diff(&label, &edit).trim_end());
         return Ok(Written::Previewed);
     }
-    if let Some(parent) = target.parent() {
-        fs_err::create_dir_all(parent)?;
-    }
-    gitignore::write_atomic(target, &edit.after)?;
-    let added: Vec<String> = edit.added.iter().map(code).collect();
-    let shown_target = code(style.show_absolute(target));
-    context.printer.info(format!("added {} to {shown_target}: {}", plural_rules(added.len()), added.join(", ")));
-    report_tracked(context, repo, style, &after)?;
+    ignore_survey::apply(target, &edit)?;
+    report_added(context, repo, style, target, &edit.added, &after)?;
     Ok(Written::Changed)
 }
 
-/// Adds the missing rules to the root `.gitignore` (for `check --fix`).
-/// Returns whether the file changed.
+fn report_added(
+    context: &Context,
+    repo: &Repo,
+    style: &PathStyle,
+    target: &Path,
+    added: &[&str],
+    after: &Sources,
+) -> Result<()> {
+    let added: Vec<String> = added.iter().map(code).collect();
+    let shown_target = code(style.show_absolute(target));
+    context.printer.info(format!("added {} to {shown_target}: {}", plural_rules(added.len()), added.join(", ")));
+    report_tracked(context, repo, style, after)
+}
+
+/// `check --fix`: adds the missing rules to the root `.gitignore` and
+/// reports what was done. Returns whether the file changed.
 pub fn fix(context: &Context, repo: &Repo) -> Result<bool> {
     let style = context.path_style(repo)?;
-    let survey = survey(repo)?;
-    let missing = survey.missing();
-    if missing.is_empty() {
-        return Ok(false);
+    match ignore_survey::fix(repo).map_err(|error| explain(error, &style))? {
+        Fixed::InEffect => Ok(false),
+        Fixed::Conflicts(conflicts) => {
+            report_conflicts(context, &style, &conflicts);
+            Ok(false)
+        }
+        Fixed::Added { target, added, after } => {
+            report_added(context, repo, &style, &target, &added, &after)?;
+            Ok(true)
+        }
     }
-    let target = repo.workdir()?.join(".gitignore");
-    Ok(matches!(write_rules(context, repo, &style, &survey, &target, &missing, false)?, Written::Changed))
 }
 
 fn plural_rules(count: usize) -> String {
@@ -253,12 +214,7 @@ fn report_tracked(context: &Context, repo: &Repo, style: &PathStyle, sources: &S
     let config = ProjectConfig::load(repo.workdir()?)?;
     let allow = AllowList::new(&config.allow, &[])?;
     let index = Index::load(&repo.index_location())?;
-    let tracked: Vec<BString> = index
-        .entries()
-        .filter(|entry| entry.stage == 0 && is_bytecode_path(entry.path) && !allow.allows(entry.path))
-        .filter(|entry| sources.verdict(entry.path, false).is_ignored())
-        .map(|entry| entry.path.to_owned())
-        .collect();
+    let tracked = ignore_survey::tracked_and_ignored(&index, &allow, sources);
     if tracked.is_empty() {
         return Ok(());
     }

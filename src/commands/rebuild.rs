@@ -615,29 +615,17 @@ fn detach(context: &Context, workdir: &Path, what: &What, options: &Options) -> 
 }
 
 fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Result<Settings> {
-    let location = super::cache_location()?;
-    let default_mode =
-        if crate::env::source_date_epoch() { InvalidationMode::CheckedHash } else { InvalidationMode::Timestamp };
-    let mut optimize = if options.optimize.is_empty() { config.optimize.clone() } else { options.optimize.clone() };
-    if optimize.is_empty() {
-        optimize.push(0);
-    }
-    optimize.sort_unstable();
-    optimize.dedup();
+    let optimize = if options.optimize.is_empty() { &config.optimize } else { &options.optimize };
+    let mut settings = Settings::new(workdir.to_path_buf(), super::cache_location()?, optimize);
+    settings.mode = options.mode;
     // A hook honours PYTHONDONTWRITEBYTECODE: it only removes what would lie.
-    let compile = !(options.hook && crate::env::dont_write_bytecode());
-    Ok(Settings {
-        workdir: workdir.to_path_buf(),
-        interpreters: Vec::new(),
-        optimize,
-        mode: options.mode,
-        default_mode,
-        location,
-        compile,
-        exclude: super::exclude_globs(&config.exclude)?,
-        jobs: options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-        timeout: options.timeout,
-    })
+    settings.compile = !(options.hook && crate::env::dont_write_bytecode());
+    settings.exclude = super::exclude_globs(&config.exclude)?;
+    if let Some(jobs) = options.jobs {
+        settings.jobs = jobs;
+    }
+    settings.timeout = options.timeout;
+    Ok(settings)
 }
 
 /// Finds the interpreters when there is something to compile; warns once for each that fails.
