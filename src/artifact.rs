@@ -48,7 +48,11 @@ pub fn is_bytecode_path(path: &[u8]) -> bool {
 }
 
 /// The regular expression (Python `re` syntax, used with `search`) that selects
-/// exactly the paths [`is_bytecode_path`] accepts; used in `.pre-commit-hooks.yaml`.
+/// the paths [`is_bytecode_path`] accepts, as `files:` in `.pre-commit-hooks.yaml`
+/// and in the local hook `install` suggests (`tests/guard.rs` checks the two
+/// agree with Python's `re`). One difference is Python's: `$` also matches
+/// before a final newline, so a file named `m.pyc` plus a newline is passed to
+/// the hook too, which then judges it by [`is_bytecode_path`].
 pub const BYTECODE_REGEX: &str = r"(^|/)__pycache__(/|$)|\.py[co]$|\$py\.class$";
 
 /// A parsed cache file name: what follows the source's stem.

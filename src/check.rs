@@ -412,14 +412,10 @@ pub fn check_syntax(
                         crate::syntax::Verdict::Suspect(problem) => problem,
                     }
                 }
-                Ok(crate::source::Source::ForInterpreter { size }) => crate::syntax::Problem {
-                    line: 0,
-                    column: 0,
-                    message: format!(
-                        "{} MiB is too large for the in-process parser, so it needs the interpreter",
-                        size.div_ceil(1 << 20)
-                    ),
-                },
+                Ok(crate::source::Source::ForInterpreter { size }) => crate::syntax::Problem::undecided(format!(
+                    "{} MiB is too large for the in-process parser, so it needs the interpreter",
+                    size.div_ceil(1 << 20)
+                )),
                 Ok(crate::source::Source::Skipped(why)) => {
                     push(&skipped, path, format!("not checked for syntax: {why}"));
                     continue;
@@ -458,7 +454,7 @@ pub fn check_syntax(
     if interpreters.is_empty() {
         for (at, problem) in suspects {
             let path = crate::paths::in_workdir(workdir, &sources[at]);
-            if crate::syntax::is_undecided(&problem) {
+            if problem.certainty == crate::syntax::Certainty::Undecided {
                 run.failures.push((path, format!("not checked: {} and no interpreter is available", problem.message)));
             } else {
                 run.findings.push(syntax_finding(
@@ -522,8 +518,8 @@ fn confirm(
             run.findings.push(syntax_finding(task.source.clone(), message, line, column, &tags.join(", ")));
         }
         for (tag, outcome) in &outcomes {
-            if let Outcome::Error(message) | Outcome::WorkerFailed(message) = outcome {
-                run.failures.push((task.source.clone(), format!("{tag}: {message}")));
+            if let Outcome::Failed(error) = outcome {
+                run.failures.push((task.source.clone(), format!("{tag}: {error}")));
             }
         }
     }

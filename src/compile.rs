@@ -67,10 +67,24 @@ pub enum Outcome {
         /// The interpreter's message.
         message: String,
     },
-    /// Something else went wrong with this file (permissions, a symlinked target...).
-    Error(String),
-    /// The worker died, hung or answered nonsense on this file.
-    WorkerFailed(String),
+    /// The file was not compiled, for another reason than its syntax.
+    Failed(CompileError),
+}
+
+/// Why a file was not compiled, other than its syntax. The messages are the
+/// interpreter's or the system's as they came: the printer escapes them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The interpreter could not compile this file for another reason
+    /// (permissions, an unreadable source): its message.
+    #[error("{0}")]
+    Interpreter(String),
+    /// The cache was compiled but could not be put in place.
+    #[error("{0}")]
+    Commit(String),
+    /// The worker did not start, died, hung or answered nonsense on this file.
+    #[error("{0}")]
+    Worker(String),
 }
 
 /// How to start workers.
@@ -133,7 +147,7 @@ impl Worker {
         let _ = self.child.wait();
         let stderr = self.stderr.lock().map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
         match stderr.lines().rev().find(|line| !line.trim().is_empty()) {
-            Some(last) => format!("{what} ({})", crate::display::sanitize_text(last.trim())),
+            Some(last) => format!("{what} ({})", last.trim()),
             None => what.to_string(),
         }
     }
@@ -161,7 +175,7 @@ impl Worker {
         match status.as_slice() {
             b"ok" => Ok(Outcome::Ok),
             b"syntax" => Ok(parse_syntax(&message)),
-            b"error" => Ok(Outcome::Error(crate::display::sanitize_text(&message))),
+            b"error" => Ok(Outcome::Failed(CompileError::Interpreter(message))),
             other => Err(self.failure(&format!("answered {:?}", String::from_utf8_lossy(other)))),
         }
     }
@@ -181,7 +195,7 @@ fn parse_syntax(message: &str) -> Outcome {
     let line = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
     let column = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
     let text = parts.next().unwrap_or(message);
-    Outcome::Syntax { line, column, message: crate::display::sanitize_text(text) }
+    Outcome::Syntax { line, column, message: text.to_string() }
 }
 
 /// Reads `status NUL message NUL` pairs; anything malformed ends the stream.
@@ -242,7 +256,7 @@ pub fn run(spec: &WorkerSpec, tasks: &[Task], workers: usize, on_done: &(dyn Fn(
         .into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|outcome| outcome.unwrap_or_else(|| Outcome::WorkerFailed(startup_error.clone())))
+        .map(|outcome| outcome.unwrap_or_else(|| Outcome::Failed(CompileError::Worker(startup_error.clone()))))
         .collect()
 }
 
@@ -279,7 +293,7 @@ fn drain(
             match worker.run(&tasks[index], spec.timeout) {
                 Ok(outcome) => record(index, outcome),
                 Err(failure) => {
-                    record(index, Outcome::WorkerFailed(failure));
+                    record(index, Outcome::Failed(CompileError::Worker(failure)));
                     break;
                 }
             }

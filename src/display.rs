@@ -69,6 +69,22 @@ pub fn quote_path(bytes: &[u8]) -> String {
     format!("\"{quoted}\"")
 }
 
+/// The word for `count` things: `one` for 1, `many` otherwise.
+pub fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}
+
+/// `1 file`, `3 files`: a count with the word for it.
+pub fn count(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", plural(count, one, many))
+}
+
+/// An error and its causes on one line, `error: cause: cause`, for a
+/// warning that stands in for an error (the printer escapes it).
+pub fn causes(error: &anyhow::Error) -> String {
+    error.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
 /// Free text (compiler messages, configuration values) made terminal-safe.
 pub fn sanitize_text(text: &str) -> String {
     escape_bytes(text.as_bytes(), false).0

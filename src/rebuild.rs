@@ -547,7 +547,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
             if let Some(staged) = staged {
                 if outcome == Outcome::Ok {
                     if let Err(error) = staged.commit() {
-                        outcome = Outcome::Error(error.to_string());
+                        outcome = Outcome::Failed(compile::CompileError::Commit(error.to_string()));
                     }
                 } else {
                     staged.discard();
@@ -571,9 +571,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                         problem.tags.push(interpreter.info.cache_tag.clone());
                     }
                 }
-                Outcome::Error(message) | Outcome::WorkerFailed(message) => {
-                    report.failures.push((job.task.source.clone(), message))
-                }
+                Outcome::Failed(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
             // A file that did not compile must not keep an old cache that still validates.
             if let Op::Compile { cfile, .. } = &job.task.op

@@ -51,30 +51,50 @@ pub struct Problem {
     pub column: u32,
     /// The message.
     pub message: String,
+    /// Whether this checker found an error or could not judge the file.
+    pub certainty: Certainty,
+}
+
+/// How sure the in-process checker is of a [`Problem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Certainty {
+    /// It found an error (which the interpreter confirms or overrules).
+    Rejected,
+    /// It could not judge the file (an encoding only Python's codecs know, a
+    /// nesting or a size beyond the in-process parser): only the interpreter can.
+    Undecided,
+}
+
+impl Problem {
+    /// An error this checker found.
+    pub fn rejected(line: u32, column: u32, message: String) -> Problem {
+        Problem { line, column, message, certainty: Certainty::Rejected }
+    }
+
+    /// A file this checker cannot judge, with the reason.
+    pub fn undecided(message: String) -> Problem {
+        Problem { line: 0, column: 0, message, certainty: Certainty::Undecided }
+    }
 }
 
 /// Checks source bytes for an interpreter of `version` (`(major, minor)`).
 pub fn check(source: &[u8], version: (u32, u32)) -> Verdict {
     let text = match encoding::decode(source) {
         Decoded::Text(text) => text,
-        Decoded::Invalid(message) => return Verdict::Suspect(Problem { line: 0, column: 0, message }),
+        Decoded::Invalid(message) => return Verdict::Suspect(Problem::rejected(0, 0, message)),
         Decoded::NeedsInterpreter { encoding, best_effort } => {
             // Python's codec registry decides; the best-effort text gives a verdict without an interpreter.
             let Some(text) = best_effort else {
                 // CPython says line 0; the cookie's own line is where to look.
-                return Verdict::Suspect(Problem {
-                    line: encoding::cookie_line(source).unwrap_or(1),
-                    column: 1,
-                    message: format!("unknown encoding: {encoding}"),
-                });
+                return Verdict::Suspect(Problem::rejected(
+                    encoding::cookie_line(source).unwrap_or(1),
+                    1,
+                    format!("unknown encoding: {encoding}"),
+                ));
             };
             return match check_text(&text, version) {
                 Some(problem) => Verdict::Suspect(problem),
-                None => Verdict::Suspect(Problem {
-                    line: 0,
-                    column: 0,
-                    message: format!("encoding `{encoding}` needs the interpreter"),
-                }),
+                None => Verdict::Suspect(Problem::undecided(format!("encoding `{encoding}` needs the interpreter"))),
             };
         }
     };
@@ -82,12 +102,6 @@ pub fn check(source: &[u8], version: (u32, u32)) -> Verdict {
         Some(problem) => Verdict::Suspect(problem),
         None => Verdict::Accepted,
     }
-}
-
-/// True when `problem` only says the file could not be judged here (an
-/// unusual encoding), rather than that it is wrong.
-pub fn is_undecided(problem: &Problem) -> bool {
-    problem.message.ends_with("needs the interpreter")
 }
 
 /// The first problem in decoded source, if any.
@@ -98,13 +112,11 @@ pub fn check_text(text: &str, version: (u32, u32)) -> Option<Problem> {
     // Before parsing: the parser recurses as deep as the source nests.
     match depth::classify(text) {
         Depth::Shallow => {}
-        Depth::Refused(message) => return Some(Problem { line: 0, column: 0, message: message.into() }),
+        Depth::Refused(message) => return Some(Problem::rejected(0, 0, message.into())),
         Depth::Deep => {
-            return Some(Problem {
-                line: 0,
-                column: 0,
-                message: "it nests too deeply for the in-process parser, so it needs the interpreter".into(),
-            });
+            return Some(Problem::undecided(
+                "it nests too deeply for the in-process parser, so it needs the interpreter".into(),
+            ));
         }
     }
     let target = ast::PythonVersion { major: 3, minor: u8::try_from(version.1.max(7)).unwrap_or(u8::MAX) };
@@ -125,7 +137,7 @@ pub fn check_text(text: &str, version: (u32, u32)) -> Option<Problem> {
         let error = error.into_codegen_error(String::new());
         let (line, column) =
             error.location.map_or((0, 0), |at| (at.line.get() as u32, at.character_offset.get() as u32));
-        return Some(Problem { line, column, message: error.to_string() });
+        return Some(Problem::rejected(line, column, error.to_string()));
     }
     None
 }
@@ -137,7 +149,7 @@ fn problem_at(text: &str, offset: usize, message: String) -> Problem {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
     let column = before[line_start..].chars().count() + 1;
-    Problem { line: line as u32, column: column as u32, message }
+    Problem::rejected(line as u32, column as u32, message)
 }
 
 /// The compile-time checks, driven by a walk that tracks scopes.
@@ -437,6 +449,18 @@ mod tests {
 
     fn rejects(source: &str) -> bool {
         check_text(source, (3, 12)).is_some()
+    }
+
+    #[test]
+    fn whether_a_problem_is_undecided_is_a_type_not_its_message() {
+        let certainty = |source: &str| check_text(source, (3, 12)).map(|problem| problem.certainty);
+        assert_eq!(certainty("def f(:\n    pass\n"), Some(Certainty::Rejected));
+        assert_eq!(certainty("x = 1\n"), None);
+        // Deeper than the in-process parser goes, but valid: only the interpreter can say.
+        let deep = format!("x = {}1{}\n", "(".repeat(190), ")".repeat(190));
+        assert_eq!(certainty(&deep), Some(Certainty::Undecided));
+        let undecided = Problem::undecided("a reason that says nothing about interpreters".into());
+        assert_eq!(undecided.certainty, Certainty::Undecided);
     }
 
     #[test]

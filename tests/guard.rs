@@ -341,3 +341,49 @@ fn usage_errors_exit_2() {
     let run = env.run(&["--help"]).expect_code(0);
     assert!(run.stdout.contains("Exit status:"), "{}", run.stdout);
 }
+
+/// The one copy of the pre-commit `files:` pattern (`BYTECODE_REGEX`, which
+/// `.pre-commit-hooks.yaml` repeats and the bench reads from there) selects
+/// exactly the paths the guard judges bytecode, as Python's `re.search`
+/// (what the pre-commit framework and prek run) reads it.
+#[test]
+fn the_pre_commit_files_pattern_selects_exactly_the_bytecode_paths() {
+    let paths = [
+        "m.pyc",
+        "m.pyo",
+        "pkg/m.pyc",
+        "pkg/m$py.class",
+        "__pycache__/m.cpython-312.pyc",
+        "pkg/__pycache__/m.cpython-312.opt-1.pyc",
+        "pkg/__pycache__/notes.txt",
+        "__pycache__",
+        "pkg/__pycache__",
+        "a/.pyc",
+        "m.py",
+        "m.pyd",
+        "app.pyz",
+        "m.pycx",
+        "not__pycache__/m.py",
+        "__pycache__x/m.py",
+        "pkg/x__pycache__",
+        "m$py.classy",
+        "mpy.class",
+        "docs/pyc.md",
+    ];
+    let python = common::python::default();
+    let script = "import re, sys\npattern = sys.argv[1]\nfor path in sys.stdin.read().split('\\0'):\n    print('1' if re.search(pattern, path) else '0')\n";
+    let mut child = std::process::Command::new(&python.path)
+        .args(["-I", "-c", script, pycache_guard::artifact::BYTECODE_REGEX])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), paths.join("\0").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let verdicts: Vec<bool> = String::from_utf8(out.stdout).unwrap().lines().map(|line| line == "1").collect();
+    assert_eq!(verdicts.len(), paths.len());
+    for (path, by_python) in paths.iter().zip(verdicts) {
+        assert_eq!(by_python, pycache_guard::artifact::is_bytecode_path(path.as_bytes()), "{path}");
+    }
+}

@@ -84,7 +84,11 @@ pub fn guard_via_pre_commit(bench: &Bench) -> Result<Row> {
     let entries = if bench.quick { 5_000 } else { 100_000 };
     let repo = corpus::big_index_repo(&bench.work, &bench.stdlib()?, entries)?;
     let tools = corpus::tools(&bench.work)?;
-    let files = r#"'(^|/)__pycache__(/|$)|\.py[co]$|\$py\.class$'"#;
+    // The hook's own `files:` pattern, read from the one place that defines it for pre-commit.
+    let files = include_str!("../../.pre-commit-hooks.yaml")
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("files: "))
+        .ok_or_else(|| anyhow::anyhow!("no `files:` line in .pre-commit-hooks.yaml"))?;
     let ours_config = bench.work.join("pre-commit-ours.yaml");
     std::fs::write(
         &ours_config,

@@ -278,9 +278,8 @@ fn apply_fixes(context: &Context, scope: &Scope<'_>, gathered: &Gathered) -> Res
         && let Err(error) = super::gitignore::fix(context, scope.repo)
     {
         // One fix that cannot be applied (a symbolic-link .gitignore, say) does not stop the others.
-        let causes: Vec<String> =
-            error.chain().map(|cause| crate::display::sanitize_text(&cause.to_string())).collect();
-        context.printer.warning(format!("ignore rules not added: {}", causes.join(": ")));
+        let causes = crate::display::sanitize_text(&crate::display::causes(&error));
+        context.printer.warning(format!("ignore rules not added: {causes}"));
     }
     let removals = check::removals(&gathered.findings, &scope.workdir, &scope.index);
     if !removals.is_empty() {
@@ -355,7 +354,7 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
         lines.push(format!(
             "{}[{id}]: {}",
             label(first.severity, color),
-            if group.len() == 1 { "1 finding".to_string() } else { format!("{} findings", group.len()) }
+            crate::display::count(group.len(), "finding", "findings")
         ));
         for finding in &group {
             let place = location(style, finding);
@@ -372,7 +371,7 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
     }
     let count = |severity| gathered.findings.iter().filter(|finding| finding.severity == severity).count();
     let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
-    let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    let plural = |n: usize, word: &str| crate::display::count(n, word, &format!("{word}s"));
     lines.push(format!(
         "{}: {}, {}, {} ({} checked for syntax)",
         if errors > 0 {
@@ -476,8 +475,9 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
                 path: finding.path.as_deref().map(|path| report_path(scope, path)),
                 line: finding.line,
                 column: finding.column,
-                message: finding.message.clone(),
-                hint: finding.hint.clone(),
+                // Escaped as the human report escapes them: a compiler message is the interpreter's text.
+                message: crate::display::sanitize_text(&finding.message),
+                hint: crate::display::sanitize_text(&finding.hint),
             })
             .collect(),
         summary: JsonSummary {

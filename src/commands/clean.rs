@@ -127,7 +127,7 @@ fn report(context: &Context, repo: &Repo, args: &CleanArgs, mut outcome: clean::
             context.printer.data(style.show_absolute(path));
         }
     }
-    let plural = |count: usize, word: &str| if count == 1 { format!("1 {word}") } else { format!("{count} {word}s") };
+    let plural = |count: usize, word: &str| crate::display::count(count, word, &format!("{word}s"));
     let verb = if args.dry_run { "would remove" } else { "removed" };
     context.printer.info(format!(
         "{verb} {} and {} ({})",

@@ -7,7 +7,7 @@ use bstr::{BString, ByteSlice};
 
 use crate::cli::ForbidArgs;
 use crate::config::{AllowList, ProjectConfig};
-use crate::display::PathStyle;
+use crate::display::{PathStyle, plural};
 use crate::exit::ExitStatus;
 use crate::git::{self, Repo};
 use crate::guard::{self, Change, Verdict};
@@ -111,10 +111,6 @@ fn refuse_unknown(
         }
     }
     Ok(())
-}
-
-fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
-    if count == 1 { one } else { many }
 }
 
 /// Prints the offenders grouped by folder.

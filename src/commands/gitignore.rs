@@ -162,7 +162,11 @@ fn report_added(
 ) -> Result<()> {
     let added: Vec<String> = added.iter().map(code).collect();
     let shown_target = code(style.show_absolute(target));
-    context.printer.info(format!("added {} to {shown_target}: {}", plural_rules(added.len()), added.join(", ")));
+    context.printer.info(format!(
+        "added {} to {shown_target}: {}",
+        crate::display::count(added.len(), "rule", "rules"),
+        added.join(", ")
+    ));
     report_tracked(context, repo, style, after)
 }
 
@@ -183,14 +187,10 @@ pub fn fix(context: &Context, repo: &Repo) -> Result<bool> {
     }
 }
 
-fn plural_rules(count: usize) -> String {
-    if count == 1 { "1 rule".into() } else { format!("{count} rules") }
-}
-
 fn report_conflicts(context: &Context, style: &PathStyle, conflicts: &[gitignore::Conflict]) {
     context.printer.error(format!(
         "adding the bytecode rules would ignore {} that you un-ignored on purpose; nothing was written",
-        if conflicts.len() == 1 { "1 path".to_string() } else { format!("{} paths", conflicts.len()) }
+        crate::display::count(conflicts.len(), "path", "paths")
     ));
     for conflict in conflicts {
         context.printer.detail(format!(
@@ -221,7 +221,7 @@ fn report_tracked(context: &Context, repo: &Repo, style: &PathStyle, sources: &S
     context.printer.warning(format!(
         "{} tracked bytecode {} ignored now, but ignore rules do not untrack files:",
         tracked.len(),
-        if tracked.len() == 1 { "file is" } else { "files are" }
+        crate::display::plural(tracked.len(), "file is", "files are")
     ));
     for path in tracked.iter().take(10) {
         context.printer.info(format!("  {}", style.show(path)));

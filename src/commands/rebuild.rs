@@ -254,9 +254,8 @@ fn guarded(context: &Context, options: &Options, work: impl FnOnce() -> Result<E
         Ok(_) if options.hook => Ok(ExitStatus::Success),
         Ok(status) => Ok(status),
         Err(error) if options.hook => {
-            let causes: Vec<String> =
-                error.chain().map(|cause| crate::display::sanitize_text(&cause.to_string())).collect();
-            context.printer.warning(format!("pycache-guard {}: {}", options.label, causes.join(": ")));
+            let causes = crate::display::sanitize_text(&crate::display::causes(&error));
+            context.printer.warning(format!("pycache-guard {}: {causes}", options.label));
             Ok(ExitStatus::Success)
         }
         Err(error) => Err(error),
@@ -649,7 +648,7 @@ fn choose_interpreters(
         super::refuse_named_interpreters(context, &errors)?;
     }
     let count = targets.compile.len();
-    let sources = if count == 1 { "1 changed source was".to_string() } else { format!("{count} changed sources were") };
+    let sources = crate::display::count(count, "changed source was", "changed sources were");
     if found.is_empty() {
         // One warning, whatever went wrong: hooks must stay quiet.
         let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -735,13 +734,13 @@ fn show_report(
 
 /// `compiled 412 files, removed 9 in 1.3s`.
 fn summary(report: &Report, elapsed: Duration) -> String {
-    let files = |count: usize| if count == 1 { "1 file".to_string() } else { format!("{count} files") };
+    let files = |count: usize| crate::display::count(count, "file", "files");
     let mut text = format!("compiled {}, removed {}", files(report.compiled), files(report.removed.files.len()));
     if !report.removed.dirs.is_empty() {
         text.push_str(&format!(
             " and {} empty {}",
             report.removed.dirs.len(),
-            if report.removed.dirs.len() == 1 { "folder" } else { "folders" }
+            crate::display::plural(report.removed.dirs.len(), "folder", "folders")
         ));
     }
     text.push_str(&format!(" in {:.1}s", elapsed.as_secs_f64()));
@@ -751,10 +750,11 @@ fn summary(report: &Report, elapsed: Duration) -> String {
 fn log_lines(report: &Report, options: &Options, elapsed: Duration) -> Vec<String> {
     let mut lines = vec![format!("{}: {}", options.label, summary(report, elapsed))];
     for problem in &report.syntax {
-        lines.push(format!("  syntax error: {}:{}: {}", problem.source.to_str_lossy(), problem.line, problem.message));
+        let message = crate::display::sanitize_text(&problem.message);
+        lines.push(format!("  syntax error: {}:{}: {message}", problem.source.to_str_lossy(), problem.line));
     }
     for (path, message) in report.failures.iter().chain(&report.removed.errors) {
-        lines.push(format!("  failed: {}: {message}", path.display()));
+        lines.push(format!("  failed: {}: {}", path.display(), crate::display::sanitize_text(message)));
     }
     lines
 }
