@@ -496,7 +496,8 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<(), GitignoreError> {
     Ok(())
 }
 
-/// A unified diff of an edit, for `--dry-run`.
+/// A unified diff of an edit, for `--dry-run`, with the file's lines as they
+/// are: the command escapes each line before it reaches a terminal.
 pub fn unified_diff(label: &str, edit: &Edit) -> String {
     let old: Vec<(String, bool)> = edit.before.as_deref().map(diff_lines).unwrap_or_default();
     let new = diff_lines(&edit.after);
@@ -526,7 +527,8 @@ pub fn unified_diff(label: &str, edit: &Edit) -> String {
     out
 }
 
-/// Lines as diff sees them (without `\r\n` or `\n`), each with whether it ended in a newline.
+/// Lines as diff sees them (without `\r\n` or `\n`), each with whether it
+/// ended in a newline; as the file holds them (the printer escapes them).
 fn diff_lines(content: &[u8]) -> Vec<(String, bool)> {
     let mut lines = Vec::new();
     let mut rest = content;
@@ -536,7 +538,7 @@ fn diff_lines(content: &[u8]) -> Vec<(String, bool)> {
             None => (rest, false, &rest[rest.len()..]),
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        lines.push((crate::display::sanitize_text(&String::from_utf8_lossy(line)), terminated));
+        lines.push((String::from_utf8_lossy(line).into_owned(), terminated));
         rest = next;
     }
     lines

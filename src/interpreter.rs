@@ -175,9 +175,11 @@ pub enum Problem {
     },
 }
 
-/// An interpreter that cannot be used: which one, named where, and why.
+/// An interpreter that cannot be used: which one, named where, and why. The
+/// name and the interpreter's own words are kept as they came (a repository
+/// or a broken interpreter chose them); the command layer escapes them.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{}` (from {}) {}", crate::display::sanitize_text(name), origin.describe(), describe(problem, name))]
+#[error("`{name}` (from {}) {}", origin.describe(), describe(problem, name))]
 pub struct InterpreterError {
     /// As named.
     pub name: String,
@@ -220,7 +222,7 @@ fn describe(problem: &Problem, name: &str) -> String {
         Problem::Failed { message } => format!("did not answer: {message}"),
         Problem::TimedOut { limit } => format!("did not answer within {} s and was stopped", limit.as_secs()),
         Problem::WrongVersion { found, version } => {
-            format!("is not installed: `{}` is {}", show(Path::new(found)), crate::display::sanitize_text(version))
+            format!("is not installed: `{}` is {version}", show(Path::new(found)))
         }
     }
 }

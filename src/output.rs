@@ -1,9 +1,14 @@
-//! What the person sees on stderr: colour resolution and the printer.
+//! What the person sees: colour resolution and the printer, the only code
+//! that writes to stdout or stderr (clippy's `print_stdout` and
+//! `print_stderr` lints hold the rest of the crate to it).
 //!
-//! Colour is decided once, against stderr, and everything reads correctly
-//! without it. Diagnostics use lowercase `error:`, `warning:` and `hint:`
-//! prefixes; a hint follows a blank line. Data for scripts goes to stdout
-//! through [`Printer::data`] and is never coloured.
+//! Colour is decided once per run for each stream on its own ([`Colors`]:
+//! `--color`, `CLICOLOR_FORCE`, `NO_COLOR`, `TERM` and whether that stream
+//! is a terminal), and everything reads correctly without it. Diagnostics
+//! go to stderr with lowercase `error:`, `warning:` and `hint:` prefixes; a
+//! hint follows a blank line. Data goes to stdout through [`Printer::data`]:
+//! lists of paths and scripts are never coloured, and the human `check`
+//! report is coloured only when stdout's own decision allows it.
 //!
 //! Every diagnostic passes through [`crate::display::terminal_safe`] on its
 //! way out, so text from a repository that a message forgot to escape still

@@ -102,7 +102,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         let (found, errors) = super::find_interpreters(context, &repo, &config, &args.python, &scope.index);
         super::refuse_named_interpreters(context, &errors)?;
         for error in errors {
-            context.printer.warning(format!("{error}; checking without it"));
+            context.printer.warning(format!("{}; checking without it", super::shown(&error)));
         }
         scope.interpreters = found;
     }

@@ -144,7 +144,10 @@ fn write_rules(
             Ok(relative) => relative.display().to_string(),
             Err(_) => target.display().to_string(),
         };
-        context.printer.data(gitignore::unified_diff(&label, &edit).trim_end());
+        // The file's own lines may hold anything: each line of the diff is escaped.
+        let diff = gitignore::unified_diff(&label, &edit);
+        let shown: Vec<String> = diff.trim_end().split('\n').map(crate::display::sanitize_text).collect();
+        context.printer.data(shown.join("\n"));
         return Ok(Written::Previewed);
     }
     ignore_survey::apply(target, &edit)?;

@@ -131,6 +131,12 @@ pub fn find_interpreters(
     found
 }
 
+/// An interpreter error as it may reach a terminal: its name and the
+/// interpreter's words escaped.
+pub fn shown(error: &crate::interpreter::InterpreterError) -> String {
+    crate::display::sanitize_text(&error.to_string())
+}
+
 /// Fails (exit 2) when an interpreter someone named cannot be used, so that
 /// a typo in CI fails; only the automatic fallback may be missing. Every
 /// such interpreter is reported, one line each.
@@ -138,7 +144,7 @@ pub fn refuse_named_interpreters(context: &Context, errors: &[crate::interpreter
     let named: Vec<_> = errors.iter().filter(|error| !error.is_fallback()).collect();
     let Some((last, others)) = named.split_last() else { return Ok(()) };
     for error in others {
-        context.printer.error(error);
+        context.printer.error(shown(error));
     }
     let hint = match last.origin {
         crate::interpreter::Origin::PythonVersionFile if crate::interpreter::managed::is_version_name(&last.name) => {
@@ -148,7 +154,7 @@ pub fn refuse_named_interpreters(context: &Context, errors: &[crate::interpreter
         _ => "install it, or name another with `--python`, `PYCACHE_GUARD_PYTHON` or git config `pycache-guard.python`"
             .to_string(),
     };
-    Err(Refusal::new(last.to_string(), hint).into())
+    Err(Refusal::new(shown(last), hint).into())
 }
 
 /// Runs one subcommand.

@@ -651,14 +651,14 @@ fn choose_interpreters(
     let sources = crate::display::count(count, "changed source was", "changed sources were");
     if found.is_empty() {
         // One warning, whatever went wrong: hooks must stay quiet.
-        let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let why: Vec<String> = errors.iter().map(super::shown).collect();
         context.printer.warning(format!(
             "no Python interpreter to compile with ({}); {sources} not compiled, and caches that would lie were removed",
             why.join("; ")
         ));
     } else {
         for error in &errors {
-            context.printer.warning(format!("{error}; compiling without it"));
+            context.printer.warning(format!("{}; compiling without it", super::shown(error)));
         }
     }
     settings.interpreters = found;

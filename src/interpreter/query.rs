@@ -115,9 +115,8 @@ pub fn query(path: &Path, workdir: &Path) -> Result<Info, Problem> {
     if cache_tag.is_empty() {
         return Err(Problem::NoCacheTag);
     }
-    let magic = lines[4].parse().map_err(|_| Problem::Failed {
-        message: format!("unexpected magic number {}", crate::display::sanitize_text(lines[4])),
-    })?;
+    let magic =
+        lines[4].parse().map_err(|_| Problem::Failed { message: format!("unexpected magic number {}", lines[4]) })?;
     Ok(Info { executable: PathBuf::from(lines[1]), version: lines[2].to_string(), cache_tag, magic })
 }
 
@@ -130,7 +129,7 @@ fn python2_version(path: &Path, workdir: &Path) -> Option<String> {
     let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     let version = said.trim().strip_prefix("Python ")?;
     let minor: Vec<&str> = version.split('.').take(2).collect();
-    version.starts_with("2.").then(|| crate::display::sanitize_text(&minor.join(".")))
+    version.starts_with("2.").then(|| minor.join("."))
 }
 
 /// Why an interpreter gave no answer, in one line: Python 2 (which does not
@@ -159,5 +158,5 @@ fn unanswered(path: &Path, workdir: &Path, stderr: &str) -> Problem {
     if !installed.is_empty() {
         message.push_str(&format!(" (installed in {}, but not selected here)", installed.join(", ")));
     }
-    Problem::Failed { message: crate::display::sanitize_text(&message) }
+    Problem::Failed { message }
 }
