@@ -5,6 +5,8 @@
 //! Nothing here reads the repository; `changes` turns an [`Event`] into the
 //! set of changed paths by asking git.
 
+use crate::hook_type::HookType;
+
 /// What git did, as the hook was told.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -33,10 +35,10 @@ pub enum Event {
 
 /// A hook's input could not be understood.
 #[derive(Debug, thiserror::Error)]
-#[error("unexpected arguments for the {hook} hook: {detail}")]
+#[error("unexpected arguments for the {} hook: {detail}", .hook.name())]
 pub struct EventError {
     /// The hook.
-    pub hook: String,
+    pub hook: HookType,
     /// What was wrong.
     pub detail: String,
 }
@@ -51,21 +53,21 @@ fn is_object_id(text: &str) -> bool {
 }
 
 /// Parses a hook's arguments (and stdin for post-rewrite).
-pub fn parse_hook(hook: &str, args: &[String], stdin: &str) -> Result<Option<Event>, EventError> {
-    let error = |detail: &str| EventError { hook: hook.to_string(), detail: detail.to_string() };
+pub fn parse_hook(hook: HookType, args: &[String], stdin: &str) -> Result<Option<Event>, EventError> {
+    let error = |detail: &str| EventError { hook, detail: detail.to_string() };
     match hook {
-        "post-checkout" => {
+        HookType::PostCheckout => {
             let [previous, new, flag] = args else { return Err(error("expected <prev> <new> <flag>")) };
             if !is_object_id(previous) || !is_object_id(new) || !matches!(flag.as_str(), "0" | "1") {
                 return Err(error("expected two object ids and 0 or 1"));
             }
             Ok(Some(Event::Checkout { previous: previous.clone(), new: new.clone(), branch: flag == "1" }))
         }
-        "post-merge" => {
+        HookType::PostMerge => {
             let squash = args.first().map(String::as_str).unwrap_or("0");
             Ok(Some(Event::Merge { squash: squash == "1" }))
         }
-        "post-rewrite" => {
+        HookType::PostRewrite => {
             let command = args.first().cloned().unwrap_or_default();
             Ok(Some(Event::Rewrite { command, pairs: parse_rewrite_pairs(stdin) }))
         }
@@ -114,18 +116,18 @@ mod tests {
     fn hook_arguments_parse() {
         let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            parse_hook("post-checkout", &args(&[A, B, "1"]), "").unwrap(),
+            parse_hook(HookType::PostCheckout, &args(&[A, B, "1"]), "").unwrap(),
             Some(Event::Checkout { previous: A.into(), new: B.into(), branch: true })
         );
-        assert!(parse_hook("post-checkout", &args(&[A, B]), "").is_err());
-        assert!(parse_hook("post-checkout", &args(&[A, "../../etc/passwd", "1"]), "").is_err());
-        assert_eq!(parse_hook("post-merge", &args(&["1"]), "").unwrap(), Some(Event::Merge { squash: true }));
+        assert!(parse_hook(HookType::PostCheckout, &args(&[A, B]), "").is_err());
+        assert!(parse_hook(HookType::PostCheckout, &args(&[A, "../../etc/passwd", "1"]), "").is_err());
+        assert_eq!(parse_hook(HookType::PostMerge, &args(&["1"]), "").unwrap(), Some(Event::Merge { squash: true }));
         let stdin = format!("{A} {B}\ngarbage\n{B} {A} extra\n\n");
         assert_eq!(
-            parse_hook("post-rewrite", &args(&["rebase"]), &stdin).unwrap(),
+            parse_hook(HookType::PostRewrite, &args(&["rebase"]), &stdin).unwrap(),
             Some(Event::Rewrite { command: "rebase".into(), pairs: vec![(A.into(), B.into()), (B.into(), A.into())] })
         );
-        assert_eq!(parse_hook("pre-push", &[], "").unwrap(), None);
+        assert_eq!(parse_hook(HookType::PostCommit, &[], "").unwrap(), None);
         assert!(is_null_id(NULL) && !is_null_id(A) && !is_null_id(""));
     }
 

@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pycache_guard::hook_event::{self, Event};
+use pycache_guard::hook_type::HookType;
 
 fn is_id(text: &str) -> bool {
     matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
@@ -15,7 +16,7 @@ fuzz_target!(|input: (String, Vec<String>, Vec<(String, String)>)| {
     for (old, new) in hook_event::parse_rewrite_pairs(&stdin) {
         assert!(is_id(&old) && is_id(&new));
     }
-    for hook in ["post-checkout", "post-merge", "post-rewrite", "pre-commit"] {
+    for hook in HookType::ALL {
         if let Ok(Some(Event::Checkout { previous, new, .. })) = hook_event::parse_hook(hook, &args, &stdin) {
             assert!(is_id(&previous) && is_id(&new));
         }

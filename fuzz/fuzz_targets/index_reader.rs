@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pycache_guard::index::ObjectFormat;
 use pycache_guard::index::Index;
+use pycache_guard::index::ObjectFormat;
 
 fuzz_target!(|data: &[u8]| {
     for format in [ObjectFormat::Sha1, ObjectFormat::Sha256] {

@@ -45,5 +45,5 @@ pub fn run(context: &Context, args: &HookArgs) -> Result<ExitStatus> {
     if hook.reads_stdin() && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
     }
-    rebuild::run_hook(context, hook.name(), &arguments, &stdin)
+    rebuild::run_hook(context, hook, &arguments, &stdin)
 }

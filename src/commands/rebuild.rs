@@ -20,6 +20,7 @@ use crate::display::PathStyle;
 use crate::exit::ExitStatus;
 use crate::git::Repo;
 use crate::hook_event::{self, Event};
+use crate::hook_type::HookType;
 use crate::index::Index;
 use crate::output::Verbosity;
 use crate::pyc::InvalidationMode;
@@ -122,7 +123,7 @@ fn pre_commit_event() -> Option<Event> {
 
 /// A git hook: `post-checkout`, `post-merge`, `post-rewrite`, `post-commit`,
 /// `post-applypatch` or `reference-transaction`.
-pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> Result<ExitStatus> {
+pub fn run_hook(context: &Context, hook: HookType, args: &[String], stdin: &str) -> Result<ExitStatus> {
     let options = Options {
         python: Vec::new(),
         optimize: Vec::new(),
@@ -133,15 +134,15 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
         hook: true,
         background: false,
         reconcile: true,
-        label: name.to_string(),
+        label: hook.name().to_string(),
         plain_commit: false,
     };
     // A commit fires `reference-transaction` (its branch moved) and then
     // `post-commit`; both read the reflog entry the commit just wrote.
-    let plain_commit = matches!(name, "post-commit" | "reference-transaction") && is_plain_commit();
+    let plain_commit = matches!(hook, HookType::PostCommit | HookType::ReferenceTransaction) && is_plain_commit();
     let options = Options { plain_commit, ..options };
     guarded(context, &options, || {
-        if let Some(hint) = ref_move_hint(name, args, stdin) {
+        if let Some(hint) = ref_move_hint(hook, args, stdin) {
             let (old, new) = match hint {
                 RefMove::Ignored => return Ok(ExitStatus::Success),
                 RefMove::WorkTree => {
@@ -150,7 +151,7 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
                 RefMove::Head { old, new } => (old, new),
             };
             let repo = Repo::discover()?;
-            if name == "reference-transaction" && !moves_head(&repo, stdin) {
+            if hook == HookType::ReferenceTransaction && !moves_head(&repo, stdin) {
                 return Ok(ExitStatus::Success);
             }
             // Only a hint: without a record, the event's diff and a stale scan.
@@ -161,7 +162,7 @@ pub fn run_hook(context: &Context, name: &str, args: &[String], stdin: &str) -> 
             };
             return start(context, &repo, &What::Span(span), &options);
         }
-        let Some(event) = hook_event::parse_hook(name, args, stdin)? else { return Ok(ExitStatus::Success) };
+        let Some(event) = hook_event::parse_hook(hook, args, stdin)? else { return Ok(ExitStatus::Success) };
         // The cheapest no-op, without even opening the repository: `git checkout -b`.
         if let Event::Checkout { previous, new, branch: true } = &event
             && previous == new
@@ -204,14 +205,18 @@ enum RefMove {
     WorkTree,
 }
 
-fn ref_move_hint(name: &str, args: &[String], stdin: &str) -> Option<RefMove> {
-    match name {
-        "post-commit" | "post-applypatch" => Some(RefMove::Head { old: String::new(), new: String::new() }),
+fn ref_move_hint(hook: HookType, args: &[String], stdin: &str) -> Option<RefMove> {
+    match hook {
+        HookType::PostCommit | HookType::PostApplypatch => {
+            Some(RefMove::Head { old: String::new(), new: String::new() })
+        }
         // `post-index-change <work tree updated> <skip-worktree changed>`.
-        "post-index-change" if args.first().map(String::as_str) == Some("1") => Some(RefMove::WorkTree),
-        "post-index-change" => Some(RefMove::Ignored),
-        "reference-transaction" if args.first().map(String::as_str) != Some("committed") => Some(RefMove::Ignored),
-        "reference-transaction" => Some(ref_updates(stdin).find(|(_, _, name)| *name == "HEAD").map_or(
+        HookType::PostIndexChange if args.first().map(String::as_str) == Some("1") => Some(RefMove::WorkTree),
+        HookType::PostIndexChange => Some(RefMove::Ignored),
+        HookType::ReferenceTransaction if args.first().map(String::as_str) != Some("committed") => {
+            Some(RefMove::Ignored)
+        }
+        HookType::ReferenceTransaction => Some(ref_updates(stdin).find(|(_, _, name)| *name == "HEAD").map_or(
             RefMove::Head { old: String::new(), new: String::new() },
             |(old, new, _)| RefMove::Head { old: old.to_string(), new: new.to_string() },
         )),
