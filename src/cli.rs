@@ -338,4 +338,9 @@ pub struct CleanArgs {
     /// Also clean this repository's part of the `PYTHONPYCACHEPREFIX` tree.
     #[arg(long)]
     pub prefix: bool,
+
+    /// Empty the store of compiled code in the git folder instead (what lets
+    /// a branch seen before compile nothing); the work tree is not touched.
+    #[arg(long, conflicts_with_all = ["paths", "orphans", "include_venvs", "include_tracked", "prefix"])]
+    pub store: bool,
 }

@@ -25,6 +25,10 @@ use crate::pyc::InvalidationMode;
 /// The worker's source, run with `python -I -S -c`.
 const WORKER: &str = include_str!("python/worker.py");
 
+/// The only variables workers inherit: the locale decides how file names
+/// decode into `co_filename`, so it is also part of [`crate::store::Key`].
+pub const LOCALE_VARIABLES: [&str; 3] = ["LANG", "LC_ALL", "LC_CTYPE"];
+
 /// How often one pool thread replaces a broken worker before giving up.
 const MAX_RESTARTS: usize = 3;
 
@@ -97,7 +101,7 @@ impl Worker {
     fn spawn(spec: &WorkerSpec) -> Result<Worker, String> {
         let mut command = Command::new(&spec.executable);
         command.args(["-I", "-S", "-c", WORKER]).current_dir("/").env_clear();
-        for name in ["LANG", "LC_ALL", "LC_CTYPE"] {
+        for name in LOCALE_VARIABLES {
             if let Some(value) = std::env::var_os(name) {
                 command.env(name, value);
             }

@@ -54,6 +54,7 @@ use crate::index::Index;
 use crate::interpreter::Interpreter;
 use crate::pyc::{self, Freshness, InvalidationMode, SourceStat, Validation};
 use crate::safe_fs::{Dir, Kind, Roots, SafeError, Staged};
+use crate::store::Restored;
 use crate::sweep::{self, Reason, Removal};
 
 /// Resolved settings for one rebuild.
@@ -78,6 +79,8 @@ pub struct Settings {
     pub jobs: usize,
     /// Per-file timeout.
     pub timeout: Duration,
+    /// Where compiled code seen before is kept ([`crate::store`]); `None` compiles everything.
+    pub store: Option<crate::store::Store>,
 }
 
 /// The sources to recompile and the folders to sweep.
@@ -483,8 +486,10 @@ pub struct SyntaxProblem {
 /// What a rebuild did.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Compile jobs that succeeded.
+    /// Compile jobs that succeeded, from the store or an interpreter.
     pub compiled: usize,
+    /// Of those, the ones written from the store, with no interpreter.
+    pub restored: usize,
     /// Distinct sources compiled.
     pub sources: usize,
     /// What was removed.
@@ -520,18 +525,37 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         // Each worker writes to a temporary name in a folder verified here; the
         // rename into place happens relative to that folder, checked again.
         let mut staged_jobs = Vec::new();
+        let mut pending = Vec::new();
         for job in jobs {
+            let missing = match from_store(job, interpreter, settings, &roots) {
+                Restored::Written => {
+                    report.compiled += 1;
+                    report.restored += 1;
+                    compiled_sources.insert(job.source.clone());
+                    on_done();
+                    continue;
+                }
+                Restored::Missing(key, snapshot) => Some((key, snapshot)),
+                Restored::Unusable => None,
+            };
             match stage(job, &roots, staged_jobs.len()) {
-                Ok(staged) => staged_jobs.push(staged),
+                Ok(staged) => {
+                    staged_jobs.push(staged);
+                    pending.push(missing);
+                }
                 Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
         }
         let tasks: Vec<Task> = staged_jobs.iter().map(|(_, task, _)| task.clone()).collect();
         let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
-        let outcomes = compile::run(&spec, &tasks, settings.jobs, on_done);
-        for ((job, _, staged), mut outcome) in staged_jobs.into_iter().zip(outcomes) {
+        let outcomes = if tasks.is_empty() { Vec::new() } else { compile::run(&spec, &tasks, settings.jobs, on_done) };
+        for (((job, _, staged), missing), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
             if let Some(staged) = staged {
                 if outcome == Outcome::Ok {
+                    // Filled from what the interpreter wrote, before it is renamed into place.
+                    if let (Some(store), Some((key, snapshot))) = (&settings.store, &missing) {
+                        crate::store::fill(store, key, snapshot, interpreter.info.magic, &staged.temporary_path());
+                    }
                     if let Err(error) = staged.commit() {
                         outcome = Outcome::Error(error.to_string());
                     }
@@ -577,7 +601,28 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         report.removed.dirs.extend(late.dirs);
         report.removed.errors.extend(late.errors);
     }
+    if let Some(store) = &settings.store
+        && store.written() > 0
+    {
+        store.evict();
+    }
     report.sources = compiled_sources.len();
     report.syntax = syntax.into_values().collect();
     report
+}
+
+/// Writes `job`'s cache from the store when it holds it; a write that fails
+/// there is left to the interpreter, which reports what is wrong.
+fn from_store(job: &Job, interpreter: &Interpreter, settings: &Settings, roots: &Roots) -> Restored {
+    let (Some(store), Op::Compile { cfile, optimize, mode }) = (&settings.store, &job.task.op) else {
+        return Restored::Unusable;
+    };
+    let request = crate::store::Request {
+        interpreter: &interpreter.info,
+        source: &job.task.source,
+        cfile,
+        optimize: *optimize,
+        mode: *mode,
+    };
+    crate::store::restore(store, roots, &request, 0).unwrap_or(Restored::Unusable)
 }

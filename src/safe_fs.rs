@@ -232,6 +232,20 @@ impl Dir {
         Ok(rustix::fs::renameat(&self.fd, from, &self.fd, to)?)
     }
 
+    /// Size and mtime (nanoseconds since the epoch) of `name`, without following it.
+    pub fn size_and_mtime(&self, name: &OsStr) -> Option<(u64, i64)> {
+        let stat = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        let nanos = stat.st_mtime.saturating_mul(1_000_000_000).saturating_add(stat.st_mtime_nsec as i64);
+        Some((u64::try_from(stat.st_size).unwrap_or(0), nanos))
+    }
+
+    /// Creates the new file `name` for writing: never an existing file, never through a link.
+    pub fn create_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(0o666))?;
+        Ok(std::fs::File::from(fd))
+    }
+
     /// Opens the regular file `name` for reading (see [`open_regular`]).
     pub fn open_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
         open_checked(self.fd.as_fd(), name)

@@ -51,6 +51,26 @@ impl Context {
     }
 }
 
+/// The store of compiled code for `repo` ([`crate::store`]), or `None` when
+/// `pycache-guard.storeSize` is 0. A value git cannot read as a size is
+/// warned about and the default used: a typo must not stop every rebuild.
+pub fn store_for(context: &Context, repo: &Repo) -> Option<crate::store::Store> {
+    let limit = match repo.config_values(crate::store::SIZE_KEY).last() {
+        None => crate::store::DEFAULT_LIMIT,
+        Some(text) => crate::store::parse_size(text).unwrap_or_else(|| {
+            context.printer.warning(format!(
+                "`{}` is not a size (`{}`); using {} MiB",
+                crate::store::SIZE_KEY,
+                crate::display::sanitize_text(text),
+                crate::store::DEFAULT_LIMIT >> 20,
+            ));
+            context.printer.hint(format!("set it with `git config {} 256m`, or 0 to turn the store off", crate::store::SIZE_KEY));
+            crate::store::DEFAULT_LIMIT
+        }),
+    };
+    (limit > 0).then(|| crate::store::Store::new(repo.common_dir(), limit))
+}
+
 /// Paths the user named, relative to the repository, or a refusal naming the
 /// first one that leaves the work tree or does not exist.
 pub fn repo_paths(context: &Context, workdir: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<bstr::BString>> {

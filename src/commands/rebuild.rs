@@ -514,7 +514,8 @@ fn gather(
         }
         Err(error) => return Err(error.into()),
     };
-    let settings = settings_for(workdir, &config, options)?;
+    let mut settings = settings_for(workdir, &config, options)?;
+    settings.store = super::store_for(context, repo);
     let mut targets = match (what, &scope) {
         (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings),
         (What::Span(_), None) => rebuild::Targets::default(),
@@ -640,6 +641,7 @@ fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Re
         exclude: super::exclude_globs(&config.exclude)?,
         jobs: options.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         timeout: options.timeout,
+        store: None,
     })
 }
 
@@ -751,7 +753,11 @@ fn show_report(
 /// `compiled 412 files, removed 9 in 1.3s`.
 fn summary(report: &Report, elapsed: Duration) -> String {
     let files = |count: usize| if count == 1 { "1 file".to_string() } else { format!("{count} files") };
-    let mut text = format!("compiled {}, removed {}", files(report.compiled), files(report.removed.files.len()));
+    let mut text = format!("compiled {}", files(report.compiled));
+    if report.restored > 0 {
+        text.push_str(&format!(" ({} from the store)", report.restored));
+    }
+    text.push_str(&format!(", removed {}", files(report.removed.files.len())));
     if !report.removed.dirs.is_empty() {
         text.push_str(&format!(
             " and {} empty {}",
