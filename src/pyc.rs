@@ -350,6 +350,25 @@ pub fn settle_racy(
 mod tests {
     use super::*;
 
+    #[test]
+    fn made_headers_parse_back_as_what_they_were_made_for() {
+        let stat = SourceStat { mtime: 0x1_2345_6789, size: 0x1_0000_0010 };
+        let source = b"x = 1\n";
+        for (magic, mode, expected, length) in [
+            (3495, InvalidationMode::Timestamp, Validation::Timestamp { mtime: 0x2345_6789, size: 0x10 }, 16),
+            (3495, InvalidationMode::CheckedHash, Validation::CheckedHash(source_hash(3495, source)), 16),
+            (3495, InvalidationMode::UncheckedHash, Validation::UncheckedHash(source_hash(3495, source)), 16),
+            // 3.6: 12 bytes, and py_compile has no modes.
+            (3379, InvalidationMode::CheckedHash, Validation::Timestamp { mtime: 0x2345_6789, size: 0x10 }, 12),
+        ] {
+            let made = header_for(magic, mode, stat, source).unwrap();
+            assert_eq!(made.len(), length);
+            assert_eq!(header_len(magic), length);
+            assert_eq!(parse_header(&[&made[..], &[0u8; 4]].concat()), Ok(Header { magic, validation: expected }));
+        }
+        assert_eq!(header_for(62211, InvalidationMode::Timestamp, stat, source), None, "Python 2.7");
+    }
+
     fn header(magic: u16, flags: u32, rest: [u8; 8]) -> Vec<u8> {
         let mut data = magic.to_le_bytes().to_vec();
         data.extend_from_slice(b"\r\n");

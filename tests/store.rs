@@ -154,7 +154,11 @@ fn restored_timestamp_pycs_equal_every_interpreters_own_at_every_level() {
         for (path, _, _) in MODULES {
             for level in 0..=2 {
                 let restored = std::fs::read(cache(&env, python, path, level)).unwrap();
-                assert!(restored == written.next().unwrap(), "{} {path} -O{level}: not the interpreter's bytes", python.tag);
+                assert!(
+                    restored == written.next().unwrap(),
+                    "{} {path} -O{level}: not the interpreter's bytes",
+                    python.tag
+                );
                 assert_eq!(verify(&env, python, path, level), "ok TIMESTAMP");
             }
         }

@@ -239,6 +239,58 @@ pub fn two_versions(
     })
 }
 
+/// A generated package of `modules` modules of about 150 lines each, on two
+/// branches whose every module differs: for `--quick`, where nothing is
+/// downloaded. Same shape as [`two_versions`].
+pub fn generated_two_versions(work: &Path, modules: usize) -> Result<TwoVersions> {
+    let repo = once(&work.join(format!("generated-two-versions-{modules}")), |repo| {
+        let module = |index: usize, variant: &str| {
+            let mut text = format!("\"\"\"Generated module {index} ({variant}).\"\"\"\nimport os\n\n");
+            for function in 0..12 {
+                text.push_str(&format!(
+                    "class Thing{function}:\n    \"\"\"A thing.\"\"\"\n\n    def __init__(self, value={function}):\n        self.value = value\n        self.name = {variant:?} + str(value)\n\n    def compute(self, items):\n        total = 0\n        for item in items:\n            if item % {m} == 0:\n                total += item * self.value\n        return [total, os.sep, {{'k': total}}]\n\n",
+                    m = function + 2
+                ));
+            }
+            text
+        };
+        run(repo, "git", &["init", "-q", "-b", "main", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n")?;
+        std::fs::write(repo.join("README.txt"), "benchmark corpus\n")?;
+        std::fs::create_dir_all(repo.join("gen"))?;
+        std::fs::write(repo.join("gen/__init__.py"), "")?;
+        let names: Vec<String> = (0..modules).map(|index| format!("gen/m{index:03}.py")).collect();
+        for (index, name) in names.iter().enumerate() {
+            std::fs::write(repo.join(name), module(index, "old"))?;
+        }
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "old"])?;
+        run(repo, "git", &["branch", "old"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "k"])?;
+        for (index, name) in names.iter().enumerate() {
+            std::fs::write(repo.join(name), module(index, "new"))?;
+        }
+        std::fs::write(repo.join(".changed"), names.join("\n"))?;
+        run(repo, "git", &["add", "-A", "gen"])?;
+        run(repo, "git", &["commit", "-q", "-m", "k changed modules"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "readme", "old"])?;
+        std::fs::write(repo.join("README.txt"), "benchmark corpus, changed\n")?;
+        run(repo, "git", &["commit", "-q", "-am", "readme only"])?;
+        run(repo, "git", &["checkout", "-q", "k"])?;
+        Ok(())
+    })?;
+    let changed: Vec<String> = std::fs::read_to_string(repo.join(".changed"))?.lines().map(String::from).collect();
+    let modules = run(&repo, "git", &["ls-files", "*.py"])?.lines().count();
+    Ok(TwoVersions {
+        old: run(&repo, "git", &["rev-parse", "old"])?,
+        k: run(&repo, "git", &["rev-parse", "k"])?,
+        readme: run(&repo, "git", &["rev-parse", "readme"])?,
+        repo,
+        changed,
+        modules,
+    })
+}
+
 /// The first `k` modules (sorted) present in both versions with different content.
 fn changed_modules(old: &Path, new: &Path, package: &str, k: usize) -> Result<Vec<String>> {
     let mut found = Vec::new();

@@ -133,10 +133,48 @@ pub fn two_versions(bench: &Bench) -> Result<TwoVersions> {
     }
 }
 
+/// The post-checkout hook from `old` to `new`. These rows measure a state
+/// never seen, so the store of compiled code is off (`storeSize = 0`, from
+/// the environment); [`seen_branch`] turns it on.
 fn hook_side(bench: &Bench, corpus: &TwoVersions, python: &Path, old: &str, new: &str) -> Side {
+    let mut side = hook_with_store(bench, corpus, python, old, new);
+    for (key, value) in [("GIT_CONFIG_COUNT", "1"), ("GIT_CONFIG_KEY_0", "pycache-guard.storeSize"), ("GIT_CONFIG_VALUE_0", "0")]
+    {
+        side.env.push((key.into(), value.into()));
+    }
+    side
+}
+
+fn hook_with_store(bench: &Bench, corpus: &TwoVersions, python: &Path, old: &str, new: &str) -> Side {
     let mut side = bench.ours("post-checkout", &corpus.repo, &["hook", "post-checkout", old, new, "1"]);
     side.env.push(("PYCACHE_GUARD_PYTHON".into(), python.display().to_string()));
     side
+}
+
+/// Returning to a branch seen before: the post-checkout hook for K changed
+/// files whose compiled code is in the store (one untimed run fills it),
+/// against compileall over exactly those files. `--quick` uses a generated
+/// corpus, so nothing is downloaded.
+pub fn seen_branch(bench: &Bench) -> Result<Row> {
+    let corpus = if bench.quick {
+        corpus::generated_two_versions(&bench.work, 40)?
+    } else {
+        corpus::two_versions(&bench.work, &corpus::tools(&bench.work)?, "sympy", "sympy", ("1.12", "1.13.3"), 80)?
+    };
+    let python = corpus::real_python()?;
+    let ours = hook_with_store(bench, &corpus, &python, &corpus.old, &corpus.k);
+    crate::measure::run_once(&ours)?;
+    let mut argv = vec![python.to_str().unwrap_or_default(), "-m", "compileall", "-q", "-f"];
+    argv.extend(corpus.changed.iter().map(String::as_str));
+    let theirs = bench.theirs("compileall K files", &corpus.repo, &argv);
+    Ok(Row {
+        name: "seen-branch",
+        work: format!("returning to a seen branch, K = {} changed files", corpus.changed.len()),
+        ours: "post-checkout hook, code in the store".into(),
+        theirs: "`python -m compileall -q -f` over the K files".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(0.1),
+    })
 }
 
 /// The post-checkout hook for K changed files against compileall over exactly those files.

@@ -64,7 +64,9 @@ pub fn store_for(context: &Context, repo: &Repo) -> Option<crate::store::Store> 
                 crate::display::sanitize_text(text),
                 crate::store::DEFAULT_LIMIT >> 20,
             ));
-            context.printer.hint(format!("set it with `git config {} 256m`, or 0 to turn the store off", crate::store::SIZE_KEY));
+            context
+                .printer
+                .hint(format!("set it with `git config {} 256m`, or 0 to turn the store off", crate::store::SIZE_KEY));
             crate::store::DEFAULT_LIMIT
         }),
     };
