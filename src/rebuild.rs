@@ -37,6 +37,12 @@
 //! header rewrite later. Interpreters older than 3.7 have no hash-based
 //! pycs: a racy source is not compiled for them, and a cache of theirs that
 //! would validate is removed (Python compiles it on import, as without us).
+//!
+//! # Seen before
+//!
+//! Each compile job first asks the store of compiled code ([`crate::store`]):
+//! a hit writes the pyc with no interpreter, and a miss is compiled and its
+//! result stored. Which jobs exist is decided above and does not change.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
