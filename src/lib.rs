@@ -38,6 +38,7 @@ pub mod state;
 pub mod store;
 pub mod sweep;
 pub mod syntax;
+pub mod verdict;
 pub mod walk;
 
 use crate::cli::Cli;

@@ -239,10 +239,11 @@ impl Dir {
         Some((u64::try_from(stat.st_size).unwrap_or(0), nanos))
     }
 
-    /// Creates the new file `name` for writing: never an existing file, never through a link.
+    /// Creates the new file `name` for writing (never an existing file, never
+    /// through a link), readable by its owner only.
     pub fn create_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(0o666))?;
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(0o600))?;
         Ok(std::fs::File::from(fd))
     }
 
