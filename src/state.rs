@@ -1,5 +1,14 @@
 //! What pycache-guard keeps in the repository folder (`.git/pycache-guard/`):
-//! the interpreter cache, the rebuild lock and the rebuild log.
+//! the interpreter cache, the rebuild lock, the journal of rebuilds in
+//! progress (`pending`) and the rebuild log.
+//!
+//! The lock is an `flock` on `rebuild.lock`. A hook that hands its compiling
+//! to a background rebuild hands the lock over with it: the detached child
+//! inherits the locked file description ([`Lock::hand_over`],
+//! [`Lock::adopt`]), so there is no moment between the hook's exit and the
+//! child's start in which the work is pending but nobody holds the lock.
+//! `pycache-guard wait` relies on that: the lock free and the journal empty
+//! means no rebuild is running or pending.
 //!
 //! Nothing here is part of the work tree, so nothing here can be committed or
 //! chosen by a cloned repository.
@@ -21,6 +30,9 @@ pub fn dir(git_dir: &Path) -> PathBuf {
 #[derive(Debug)]
 pub struct Lock {
     file: File,
+    /// A child holds the lock through the same file description: closing
+    /// ours must not unlock it.
+    handed_over: bool,
 }
 
 impl Lock {
@@ -32,12 +44,72 @@ impl Lock {
         std::fs::create_dir_all(&dir)?;
         let file = File::options().create(true).truncate(false).write(true).open(dir.join("rebuild.lock"))?;
         file.lock()?;
-        Ok(Lock { file })
+        Ok(Lock { file, handed_over: false })
+    }
+}
+
+/// Names the inherited lock's descriptor in a detached rebuild's environment.
+pub const LOCK_FD_VARIABLE: &str = "PYCACHE_GUARD_LOCK_FD";
+
+impl Lock {
+    /// The lock if nobody holds it now, `None` when another rebuild does.
+    pub fn try_acquire(git_dir: &Path) -> std::io::Result<Option<Lock>> {
+        let dir = dir(git_dir);
+        std::fs::create_dir_all(&dir)?;
+        let file = File::options().create(true).truncate(false).write(true).open(dir.join("rebuild.lock"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock { file, handed_over: false })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+
+    /// Makes the locked descriptor survive `exec`, for a child about to be
+    /// started, and returns its number. The lock stays held until the child
+    /// exits; this process closes its copy without unlocking ([`Lock::release_to_child`]).
+    pub fn hand_over(&self) -> std::io::Result<i32> {
+        use std::os::fd::AsRawFd;
+        rustix::io::fcntl_setfd(&self.file, rustix::io::FdFlags::empty())?;
+        Ok(self.file.as_raw_fd())
+    }
+
+    /// Closes this process's copy of a handed-over lock, leaving it held by the child.
+    pub fn release_to_child(mut self) {
+        self.handed_over = true;
+    }
+
+    /// The lock a parent handed over (`PYCACHE_GUARD_LOCK_FD`), once it is
+    /// shown to be this work tree's lock file: same device and inode.
+    pub fn adopt(git_dir: &Path) -> Option<Lock> {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        use std::os::unix::fs::MetadataExt;
+        let number: i32 = std::env::var(LOCK_FD_VARIABLE).ok()?.parse().ok()?;
+        if number < 3 {
+            return None;
+        }
+        let expected = std::fs::metadata(dir(git_dir).join("rebuild.lock")).ok()?;
+        // SAFETY: only fstat-ed through this borrow; a number that is not an
+        // open descriptor fails with EBADF and is not adopted.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(number) };
+        let stat = rustix::fs::fstat(borrowed).ok()?;
+        if stat.st_dev != expected.dev() || stat.st_ino != expected.ino() {
+            return None;
+        }
+        // SAFETY: the parent passed this descriptor for us to own, and it was
+        // just shown to be open on our lock file; nothing else in this
+        // process refers to it.
+        let file = File::from(unsafe { OwnedFd::from_raw_fd(number) });
+        // The compile workers this process starts must not inherit it.
+        rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::CLOEXEC).ok()?;
+        Some(Lock { file, handed_over: false })
     }
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
+        if self.handed_over {
+            return;
+        }
         let _ = self.file.unlock();
     }
 }
