@@ -144,6 +144,25 @@ fn trim_log(path: &Path) {
     }
 }
 
+/// The file that detached rebuilds write their warnings to, opened for
+/// appending; `pycache-guard wait` shows and empties it ([`take_background_warnings`]).
+pub fn background_warnings(git_dir: &Path) -> std::io::Result<File> {
+    let dir = dir(git_dir);
+    std::fs::create_dir_all(&dir)?;
+    File::options().create(true).append(true).open(dir.join("background-warnings"))
+}
+
+/// What detached rebuilds warned about since the last call, and empties it.
+/// Each line was made safe for a terminal when it was written.
+pub fn take_background_warnings(git_dir: &Path) -> String {
+    let path = dir(git_dir).join("background-warnings");
+    let text = std::fs::read(&path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
+    if !text.is_empty() {
+        let _ = std::fs::write(&path, b"");
+    }
+    text
+}
+
 /// The targets of rebuilds in progress, kept until they complete, so that a
 /// rebuild killed half way (SIGKILL, a closed terminal) is finished by the
 /// next one. Written atomically under a short lock of its own, and shared by

@@ -27,6 +27,7 @@ import importlib.util, marshal, os, sys, time
 root, poll = sys.argv[1], sys.argv[2] == "poll"
 def judge():
     lies, missing, seen = [], 0, 0
+    del missed[:]
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d != ".git"]
         for name in files:
@@ -42,6 +43,7 @@ def judge():
                 stat = os.stat(source)
             except FileNotFoundError:
                 missing += 1
+                missed.append(source)
                 continue
             if data[:4] != importlib.util.MAGIC_NUMBER:
                 continue
@@ -55,11 +57,13 @@ def judge():
                 valid = True
             if not valid:
                 missing += 1
+                missed.append(source + " (invalid)")
                 continue
             seen += 1
             if marshal.loads(data[16:]) != compile(code_bytes, source, "exec", dont_inherit=True):
                 lies.append(source)
     return lies, missing, seen
+missed = []
 rounds, all_lies = 0, set()
 deadline = time.time() + 60
 while True:
@@ -68,7 +72,7 @@ while True:
     all_lies.update(lies)
     if not poll or missing == 0 or time.time() > deadline:
         break
-print("lies=%d missing=%d seen=%d rounds=%d %s" % (len(all_lies), missing, seen, rounds, sorted(all_lies)[:3]))
+print("lies=%d missing=%d seen=%d rounds=%d %s %s" % (len(all_lies), missing, seen, rounds, sorted(all_lies)[:3], sorted(missed)[:3]))
 "#;
 
 /// The counts [`JUDGE`] printed.

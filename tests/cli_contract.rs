@@ -4,9 +4,9 @@
 mod common;
 
 use common::TestEnv;
+const SUBCOMMANDS: [&str; 9] =
+    ["install", "uninstall", "forbid", "gitignore", "rebuild", "wait", "check", "clean", "completions"];
 
-const SUBCOMMANDS: [&str; 8] =
-    ["install", "uninstall", "forbid", "gitignore", "rebuild", "check", "clean", "completions"];
 
 /// What bash's own completion machinery offers for the words typed so far,
 /// using the script the binary generated.

@@ -162,6 +162,7 @@ impl World {
         let mut command = self.env.command_in("git", &self.env.repo);
         command.args(args).envs(vars.iter().copied());
         let run = Run::from(command.output().unwrap());
+        self.env.wait_in(&self.env.repo);
         assert!(may_fail || run.code == 0, "git {args:?} failed\n{}\n{}", run.stdout, run.stderr);
         run
     }
@@ -634,6 +635,7 @@ fn worktree_add_compiles_the_new_work_tree() {
     world.import_all();
     let linked = world.env.root().join("linked");
     world.git(&["worktree", "add", "-q", linked.to_str().unwrap(), "wt"]);
+    world.env.wait_in(&linked);
     let mut command = world.env.command_in(&world.python.path, &linked);
     command.args(["-B", "-c", CHECKER]).args(MODULES);
     let run = Run::from(command.output().unwrap()).expect_code(0);

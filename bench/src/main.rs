@@ -107,6 +107,9 @@ fn main() -> Result<()> {
             rows.push(pairs::noop(&bench, &corpus)?);
         }
     }
+    if step("checkout") {
+        rows.push(pairs::checkout(&bench)?);
+    }
     if step("syntax") {
         rows.push(pairs::syntax(&bench)?);
     }

@@ -32,6 +32,10 @@ use super::{Context, Refusal};
 /// again; its value names what started it, for the log.
 const BACKGROUND_CHILD: &str = "PYCACHE_GUARD_BACKGROUND_CHILD";
 
+/// Set for a detached rebuild that follows a plain `git commit`, which it
+/// can no longer tell from the reflog: see [`is_plain_commit`].
+const PLAIN_COMMIT: &str = "PYCACHE_GUARD_PLAIN_COMMIT";
+
 /// What to rebuild.
 #[derive(Clone, Debug)]
 enum What {
@@ -99,7 +103,7 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
             _ if args.hook => "rebuild --hook".into(),
             _ => "rebuild".into(),
         },
-        plain_commit: false,
+        plain_commit: std::env::var_os(BACKGROUND_CHILD).is_some() && std::env::var_os(PLAIN_COMMIT).is_some(),
     };
     guarded(context, &options, || {
         let repo = Repo::discover()?;
@@ -768,7 +772,14 @@ fn detach(
     if let Some(lock) = &lock {
         command.env(state::LOCK_FD_VARIABLE, lock.hand_over()?.to_string());
     }
-    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    if options.plain_commit {
+        command.env(PLAIN_COMMIT, "1");
+    }
+    // Its warnings (a syntax error, a missing interpreter) wait in the
+    // repository folder for `pycache-guard wait` to show them.
+    let stderr = state::background_warnings(repo.git_dir())
+        .map_or_else(|_| std::process::Stdio::null(), std::process::Stdio::from);
+    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(stderr);
     // Its own process group: Ctrl-C at the terminal does not reach it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let spawned = command.spawn();

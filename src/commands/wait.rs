@@ -6,7 +6,9 @@
 //! ([`crate::state`]), so "lock free and journal empty" is the moment the
 //! caches are written. A journal left non-empty with the lock free is the
 //! work of a rebuild that was killed: `wait` finishes it in the foreground
-//! rather than waiting for a process that will never come.
+//! rather than waiting for a process that will never come. Then it shows
+//! what the background rebuilds warned about (syntax errors, a missing
+//! interpreter), which git's terminal never saw.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,11 @@ pub fn run(context: &Context, args: &WaitArgs) -> Result<ExitStatus> {
     for _ in 0..ROUNDS {
         let lock = lock_before(&repo, deadline, args.timeout)?;
         if state::Journal::pending(repo.git_dir()).is_none() {
+            // What the background rebuilds warned about, said once, here.
+            for line in state::take_background_warnings(repo.git_dir()).lines() {
+                let message = line.strip_prefix("warning: ").unwrap_or(line);
+                context.printer.warning(crate::display::sanitize_text(message));
+            }
             return Ok(ExitStatus::Success);
         }
         // Nobody holds the lock, yet work is pending: a rebuild was killed.
