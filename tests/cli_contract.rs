@@ -7,7 +7,6 @@ use common::TestEnv;
 const SUBCOMMANDS: [&str; 9] =
     ["install", "uninstall", "forbid", "gitignore", "rebuild", "wait", "check", "clean", "completions"];
 
-
 /// What bash's own completion machinery offers for the words typed so far,
 /// using the script the binary generated.
 fn bash_complete(env: &TestEnv, script: &str, words: &[&str]) -> Vec<String> {

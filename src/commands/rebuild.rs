@@ -107,6 +107,8 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
     };
     guarded(context, &options, || {
         let repo = Repo::discover()?;
+        // A detached rebuild holds its place in the queue until it exits.
+        let _ticket = std::env::var_os(BACKGROUND_CHILD).and_then(|_| state::Ticket::adopt(repo.git_dir()));
         let what = if let Some(old) = &args.since {
             let new = args.until.clone().unwrap_or_else(|| "HEAD".into());
             let resolve = |spec: &str| {
@@ -768,9 +770,14 @@ fn detach(
     args.splice(split..split, flags.into_iter().map(Into::into));
     let mut command = std::process::Command::new(std::env::current_exe()?);
     command.arg("-C").arg(workdir).args(&args).env(BACKGROUND_CHILD, &options.label);
-    command.env_remove(state::LOCK_FD_VARIABLE);
+    command.env_remove(state::LOCK_FD_VARIABLE).env_remove(state::TICKET_FD_VARIABLE);
     if let Some(lock) = &lock {
         command.env(state::LOCK_FD_VARIABLE, lock.hand_over()?.to_string());
+    }
+    // Its ticket in the queue that `wait` waits for; this process's copy closes on return.
+    let ticket = state::Ticket::take(repo.git_dir()).ok().flatten();
+    if let Some(ticket) = &ticket {
+        command.env(state::TICKET_FD_VARIABLE, ticket.hand_over()?.to_string());
     }
     if options.plain_commit {
         command.env(PLAIN_COMMIT, "1");

@@ -1,10 +1,10 @@
 //! `pycache-guard wait`: blocks until no rebuild is running or pending.
 //!
-//! A rebuild runs while it holds the rebuild lock, and is pending while its
-//! targets are in the journal (`.git/pycache-guard/pending`); a hook that
-//! defers its compiling hands the lock straight to the detached rebuild
-//! ([`crate::state`]), so "lock free and journal empty" is the moment the
-//! caches are written. A journal left non-empty with the lock free is the
+//! A detached rebuild holds a ticket in the queue ([`state::Ticket`]) from
+//! its start to its exit, a rebuild runs while it holds the rebuild lock,
+//! and work is pending while its targets are in the journal
+//! (`.git/pycache-guard/pending`). "No ticket, lock free, journal empty" is
+//! the moment the caches are written. A journal left non-empty with the lock free is the
 //! work of a rebuild that was killed: `wait` finishes it in the foreground
 //! rather than waiting for a process that will never come. Then it shows
 //! what the background rebuilds warned about (syntax errors, a missing
@@ -37,6 +37,10 @@ pub fn run(context: &Context, args: &WaitArgs) -> Result<ExitStatus> {
     }
     let deadline = args.timeout.map(|seconds| Instant::now() + Duration::from_secs(seconds));
     for _ in 0..ROUNDS {
+        // Every detached rebuild, running or queued behind the lock, holds a ticket.
+        if !state::Ticket::wait_for_none(repo.git_dir(), deadline)? {
+            return Err(still_running(args.timeout).into());
+        }
         let lock = lock_before(&repo, deadline, args.timeout)?;
         if state::Journal::pending(repo.git_dir()).is_none() {
             // What the background rebuilds warned about, said once, here.
@@ -66,12 +70,15 @@ fn lock_before(repo: &Repo, deadline: Option<Instant>, timeout: Option<u64>) -> 
             return Ok(lock);
         }
         if Instant::now() >= deadline {
-            return Err(Refusal::new(
-                format!("a rebuild is still running after {} s", timeout.unwrap_or_default()),
-                "see `.git/pycache-guard/rebuild.log`; wait longer with a larger `--timeout`, or without one",
-            )
-            .into());
+            return Err(still_running(timeout).into());
         }
         std::thread::sleep(POLL);
     }
+}
+
+fn still_running(timeout: Option<u64>) -> Refusal {
+    Refusal::new(
+        format!("a rebuild is still running after {} s", timeout.unwrap_or_default()),
+        "see `.git/pycache-guard/rebuild.log`; wait longer with a larger `--timeout`, or without one",
+    )
 }
