@@ -376,7 +376,12 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         let plan = rebuild::plan_lying(&work.targets, &work.settings, &work.index);
         let report = rebuild::execute(plan, &work.settings, &|| {});
         let pending = work.targets.compile.len();
-        state::log(repo.git_dir(), &deferred_log_lines(&report, options, pending, busy));
+        let lines = deferred_log_lines(&report, options, pending, busy);
+        if summary_wanted(context, repo, options) {
+            let summary = lines[0].split_once(": ").map_or(lines[0].as_str(), |(_, summary)| summary);
+            context.printer.info(summary);
+        }
+        state::log(repo.git_dir(), &lines);
         detach(context, repo, &workdir, what, options, lock)?;
         return Ok(ExitStatus::Success);
     }
@@ -422,17 +427,21 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         baseline.store(repo, began, racy);
     }
     drop(lock);
-    // git prints its own output around a hook's: a hook that succeeds says
-    // nothing unless asked (`-v`, or `git config pycache-guard.hookSummary true`).
-    let summary_wanted = context.printer.verbosity() >= Verbosity::Verbose
+    let status =
+        show_report(context, &style, &report, options, summary_wanted(context, repo, options), started.elapsed());
+    state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
+    Ok(status)
+}
+
+/// git prints its own output around a hook's: a hook that succeeds says
+/// nothing unless asked (`-v`, or `git config pycache-guard.hookSummary true`).
+fn summary_wanted(context: &Context, repo: &Repo, options: &Options) -> bool {
+    context.printer.verbosity() >= Verbosity::Verbose
         || if options.hook {
             repo.config_bool("pycache-guard.hookSummary").unwrap_or(false)
         } else {
             std::io::stderr().is_terminal()
-        };
-    let status = show_report(context, &style, &report, options, summary_wanted, started.elapsed());
-    state::log(repo.git_dir(), &log_lines(&report, options, started.elapsed()));
-    Ok(status)
+        }
 }
 
 /// The rebuild lock for this run: `None` when a hook finds it busy (or for
