@@ -80,7 +80,6 @@ print("lies=%d missing=%d seen=%d rounds=%d %s %s" % (len(all_lies), missing, se
 struct Verdict {
     lies: usize,
     missing: usize,
-    rounds: usize,
     text: String,
 }
 
@@ -92,7 +91,7 @@ fn judge(env: &TestEnv, poll: bool) -> Verdict {
         let start = run.stdout.find(&format!("{name}=")).unwrap() + name.len() + 1;
         run.stdout[start..].split(' ').next().unwrap().parse().unwrap()
     };
-    Verdict { lies: field("lies"), missing: field("missing"), rounds: field("rounds"), text: run.stdout.clone() }
+    Verdict { lies: field("lies"), missing: field("missing"), text: run.stdout.clone() }
 }
 
 /// A module of one branch: the same size on every branch, so that a
