@@ -459,6 +459,16 @@ pub fn plan_at(
             }
         }
     }
+    plan.removals.extend(sweep_removals(targets, settings, index));
+    plan.removals.sort();
+    plan.removals.dedup();
+    plan
+}
+
+/// The orphans of the folders to sweep: caches of deleted sources, legacy
+/// files that would shadow them, emptied cache folders.
+fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index) -> Vec<Removal> {
+    let mut removals = Vec::new();
     for dir in &targets.sweep {
         let absolute = crate::paths::in_workdir(&settings.workdir, dir);
         // A virtual environment, `node_modules` or another repository is
@@ -467,11 +477,65 @@ pub fn plan_at(
         if crate::walk::excluded_on_the_way(&settings.workdir, &absolute, false).is_some() {
             continue;
         }
-        plan.removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
+        removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
     }
+    removals
+}
+
+/// The part of a rebuild that needs no interpreter: removing every cache of
+/// `targets` that would lie (importlib would load it, though it was written
+/// before its source's last change) and the orphans of the swept folders.
+/// What is left is caches that are true, or missing: the compiling can come
+/// later ([`crate::commands`]' background rebuild) without anything lying in
+/// between. A cache written after its source's last change is kept: it is
+/// the newer content's, as when a background rebuild already wrote it.
+pub fn plan_lying(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
+    let mut plan = Plan { keep: crate::clean::tracked_bytecode(index, &settings.workdir), ..Plan::default() };
+    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
+    for source in &targets.compile {
+        let absolute = crate::paths::in_workdir(&settings.workdir, source);
+        for cache in listing.of(&absolute, &settings.location) {
+            if !plan.keep.contains(cache) && would_load(cache, &absolute) && is_outdated(cache, &absolute) {
+                plan.removals.push(Removal { path: cache.clone(), reason: Reason::Lying });
+            }
+        }
+    }
+    plan.removals.extend(sweep_removals(targets, settings, index));
     plan.removals.sort();
     plan.removals.dedup();
     plan
+}
+
+/// The timestamp and unchecked-hash caches a rebuild wrote whose source was
+/// written again since `since` (nanoseconds; the run's start). `py_compile`
+/// reads a source and then stats it, so a write in between (a second
+/// checkout while a background rebuild runs, an editor) gives old code under
+/// the new stat: such a cache could lie, and is removed. The next run
+/// compiles the source, which git's index shows as written since the record.
+/// A checked-hash cache is compared by content and cannot lie.
+pub fn overtaken(written: &[(PathBuf, PathBuf)], since: i64) -> Vec<Removal> {
+    let nanos = |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+    let mut removals: Vec<Removal> = written
+        .iter()
+        .filter(|(source, cache)| {
+            std::fs::metadata(source).is_ok_and(|meta| nanos(&meta) >= i128::from(since)) && would_load(cache, source)
+        })
+        .map(|(_, cache)| Removal { path: cache.clone(), reason: Reason::Lying })
+        .collect();
+    removals.sort();
+    removals.dedup();
+    removals
+}
+
+/// The sources and caches a plan's compile jobs write, for [`overtaken`].
+pub fn written_by(plan: &Plan) -> Vec<(PathBuf, PathBuf)> {
+    plan.jobs
+        .iter()
+        .filter_map(|job| match &job.task.op {
+            Op::Compile { cfile, .. } => Some((job.task.source.clone(), cfile.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A source the interpreter refused.

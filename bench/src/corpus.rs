@@ -406,3 +406,76 @@ pub fn hooks_repo(work: &Path, stdlib: &Path) -> Result<PathBuf> {
         Ok(())
     })
 }
+
+/// A repository with two branches for the checkout row, `one` and `two`,
+/// and the hooks folder left empty for the side without hooks
+/// (`no-hooks/`). Full mode: the whole `package` tree of two releases
+/// (wheels from PyPI), so a checkout changes, adds and deletes what the
+/// release did. Quick mode (`release` is `None`): `modules` generated
+/// modules, each different on the two branches.
+pub fn checkout_pair(
+    work: &Path,
+    tools_bin: &Path,
+    release: Option<(&str, &str, (&str, &str))>,
+    modules: usize,
+) -> Result<PathBuf> {
+    let name = match release {
+        Some((distribution, _, (old, new))) => format!("checkout-{distribution}-{old}-{new}"),
+        None => format!("checkout-generated-{modules}"),
+    };
+    once(&work.join(name), |repo| {
+        run(repo, "git", &["init", "-q", "-b", "one", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n/no-hooks/\n")?;
+        std::fs::create_dir_all(repo.join("no-hooks"))?;
+        let fill = |branch: usize| -> Result<()> {
+            match release {
+                Some((distribution, package, versions)) => {
+                    let version = if branch == 0 { versions.0 } else { versions.1 };
+                    let unpacked = unpacked_wheel(work, tools_bin, distribution, version)?;
+                    let _ = std::fs::remove_dir_all(repo.join(package));
+                    copy_sources(&unpacked.join(package), &repo.join(package))
+                }
+                None => {
+                    for index in 0..modules {
+                        let folder = repo.join(format!("pkg/sub{}", index / 50));
+                        std::fs::create_dir_all(&folder)?;
+                        let mut text = format!("\"\"\"Module {index}, branch {branch}.\"\"\"\n");
+                        for function in 0..30 {
+                            text.push_str(&format!(
+                                "def f{function}(x, y={branch}):\n    return [x * {function} + y for _ in range({index})]\n"
+                            ));
+                        }
+                        std::fs::write(folder.join(format!("m{index}.py")), text)?;
+                    }
+                    Ok(())
+                }
+            }
+        };
+        fill(0)?;
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "one"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "two"])?;
+        fill(1)?;
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "two"])?;
+        run(repo, "git", &["checkout", "-q", "one"])?;
+        Ok(())
+    })
+}
+
+/// A release's wheel from PyPI, unpacked once into `work/wheels/`.
+fn unpacked_wheel(work: &Path, tools_bin: &Path, distribution: &str, version: &str) -> Result<PathBuf> {
+    once(&work.join(format!("wheels/{distribution}-{version}")), |dir| {
+        let download = dir.join("download");
+        std::fs::create_dir_all(&download)?;
+        let spec = format!("{distribution}=={version}");
+        run(
+            Path::new("/"),
+            tools_bin.join("pip"),
+            &["download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", &download.to_string_lossy(), &spec],
+        )?;
+        let wheel = std::fs::read_dir(&download)?.flatten().map(|e| e.path()).next().context("wheel not downloaded")?;
+        run(Path::new("/"), "python3", &["-m", "zipfile", "-e", &wheel.to_string_lossy(), &dir.to_string_lossy()])?;
+        Ok(())
+    })
+}

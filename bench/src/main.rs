@@ -115,6 +115,9 @@ fn main() -> Result<()> {
     if step("seen-branch") {
         rows.push(pairs::seen_branch(&bench)?);
     }
+    if step("checkout") {
+        rows.push(pairs::checkout(&bench)?);
+    }
     if step("syntax") {
         rows.push(pairs::syntax(&bench)?);
     }

@@ -371,3 +371,57 @@ pub fn everyday(bench: &Bench) -> Result<Vec<Row>> {
         row("status", "status that rewrites the index (post-index-change)".into(), "git status --porcelain", status),
     ])
 }
+
+/// `git checkout` with the hooks installed against the same checkout with
+/// `core.hooksPath` at an empty folder: a round trip between two branches,
+/// wall time until git returns. Before every round both sides wait for the
+/// background rebuild of the round before (`pycache-guard wait`, untimed),
+/// so each round starts from caches complete for the branch checked out, as
+/// the issue measured. Full mode: sympy 1.12 ↔ 1.13.0; quick: a generated
+/// pair of 300 modules.
+pub fn checkout(bench: &Bench) -> Result<Row> {
+    let tools = corpus::tools(&bench.work)?;
+    let release = (!bench.quick).then_some(("sympy", "sympy", ("1.12", "1.13.0")));
+    let repo = corpus::checkout_pair(&bench.work, &tools, release, 300)?;
+    let python = corpus::real_python()?;
+    let python_env = ("PYCACHE_GUARD_PYTHON".to_string(), python.display().to_string());
+    let mut install = bench.ours("install", &repo, &["install", "--force"]);
+    install.env.push(python_env.clone());
+    crate::measure::run_once(&install)?;
+    let changed = corpus::run(&repo, "git", &["diff", "--name-only", "one", "two", "--", "*.py"])?.lines().count();
+    let wait = {
+        let (binary, repo, python_env) = (bench.binary.clone(), repo.clone(), python_env.clone());
+        move || -> Result<()> {
+            let status = std::process::Command::new(&binary)
+                .arg("wait")
+                .current_dir(&repo)
+                .envs(corpus::git_env())
+                .env(&python_env.0, &python_env.1)
+                .env_remove("PYTHONDONTWRITEBYTECODE")
+                .status()?;
+            anyhow::ensure!(status.success(), "pycache-guard wait failed");
+            Ok(())
+        }
+    };
+    // Caches for the first branch, as a user who has worked on it has.
+    corpus::run(&repo, "git", &["checkout", "-q", "one"])?;
+    let mut compile = bench.ours("rebuild --all", &repo, &["rebuild", "--all", "-q"]);
+    compile.env.push(python_env.clone());
+    crate::measure::run_once(&compile)?;
+    let no_hooks = format!("core.hooksPath={}", repo.join("no-hooks").display());
+    let script = |prefix: &str| format!("git {prefix} checkout -q two && git {prefix} checkout -q one");
+    let mut ours = bench.theirs("round trip with hooks", &repo, &["sh", "-c", &script("")]);
+    ours.env.push(python_env.clone());
+    let ours = ours.prepare(wait.clone());
+    let theirs =
+        bench.theirs("round trip without hooks", &repo, &["sh", "-c", &script(&format!("-c {no_hooks}"))]).prepare(wait);
+    let what = if bench.quick { "generated pair".to_string() } else { "sympy 1.12 ↔ 1.13.0".to_string() };
+    Ok(Row {
+        name: "checkout",
+        work: format!("`git checkout` round trip, {what}, {changed} changed modules each way"),
+        ours: "`git checkout`, hooks installed (compiling in the background)".into(),
+        theirs: "`git checkout`, `core.hooksPath` at an empty folder".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(1.3),
+    })
+}

@@ -10,6 +10,7 @@ mod hook;
 mod install;
 mod rebuild;
 mod uninstall;
+mod wait;
 
 use std::path::PathBuf;
 
@@ -182,6 +183,7 @@ pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
         Command::Forbid(args) => forbid::run(context, &forbid::Options::from(&args)),
         Command::Gitignore(args) => gitignore::run(context, &args),
         Command::Rebuild(args) => rebuild::run(context, &args),
+        Command::Wait(args) => wait::run(context, &args),
         Command::Check(args) => check::run(context, &args),
         Command::Clean(args) => clean::run(context, &args),
         Command::Completions(args) => completions::completions(context, &args),
