@@ -97,6 +97,16 @@ pub enum Command {
     /// post-checkout, post-merge and post-rewrite run the same code.
     Rebuild(RebuildArgs),
 
+    /// Block until no rebuild is running or pending, then exit 0.
+    ///
+    /// A hook removes what would lie before git returns and compiles in a
+    /// detached background rebuild (see `background` in the configuration);
+    /// scripts, CI and tests that need the caches written call `wait` after
+    /// the git command. Work left by a rebuild that was killed is finished
+    /// here, in the foreground. Exits 2 when `--timeout` passes first or the
+    /// work cannot be finished.
+    Wait(WaitArgs),
+
     /// Report on repository hygiene: tracked, orphaned, shadowing and stale
     /// bytecode, missing ignore rules, syntax errors and missing hooks.
     ///
@@ -267,6 +277,14 @@ pub struct RebuildArgs {
     pub background: bool,
 }
 
+/// `wait` options.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Give up after this many seconds (exit 2) [default: wait as long as it takes].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
 /// `--format` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -344,4 +362,9 @@ pub struct CleanArgs {
     /// Also clean this repository's part of the `PYTHONPYCACHEPREFIX` tree.
     #[arg(long)]
     pub prefix: bool,
+
+    /// Empty the store of compiled code in the git folder instead (what lets
+    /// a branch seen before compile nothing); the work tree is not touched.
+    #[arg(long, conflicts_with_all = ["paths", "orphans", "include_venvs", "include_tracked", "prefix"])]
+    pub store: bool,
 }

@@ -56,12 +56,56 @@ pub struct ProjectConfig {
     pub exclude: Vec<String>,
     /// Optimisation levels to compile at.
     pub optimize: Vec<u8>,
-    /// Run rebuild hooks in the background.
-    pub background: bool,
+    /// When a hook's compiling goes to a detached rebuild (`"auto"`, `true`, `false`).
+    pub background: Background,
     /// The findings `check` reports (empty: all of them).
     pub select: Vec<crate::finding::FindingId>,
     /// The findings `check` leaves out.
     pub ignore: Vec<crate::finding::FindingId>,
+}
+
+/// When a hook hands its compiling to a detached background rebuild. What
+/// would lie is removed before the hook returns in every mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Background {
+    /// Compile in the background when the compiling would cost the git
+    /// command more than its budget ([`crate::commands`]' rebuild docs say
+    /// how the budget was chosen).
+    #[default]
+    Auto,
+    /// Every compile a hook starts goes to the background.
+    Always,
+    /// Hooks compile before git returns.
+    Never,
+}
+
+impl Background {
+    /// `auto`, or a git boolean (`true`, `yes`, `on`, `1`, `false`, ...).
+    pub fn parse(text: &str) -> Option<Background> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Some(Background::Auto),
+            "true" | "yes" | "on" | "1" | "" => Some(Background::Always),
+            "false" | "no" | "off" | "0" => Some(Background::Never),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Background {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Background, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Word(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Flag(true) => Ok(Background::Always),
+            Raw::Flag(false) => Ok(Background::Never),
+            Raw::Word(word) if word == "auto" => Ok(Background::Auto),
+            Raw::Word(_) => Err(serde::de::Error::custom("`background` is `\"auto\"`, `true` or `false`")),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,6 +216,19 @@ mod tests {
         assert_eq!(config.allow, ["tests/**/*.pyc"]);
         assert_eq!(config.python, ["python3.12"]);
         assert!(parse("[project]\nname = 'x'\n").unwrap().allow.is_empty());
+    }
+
+    #[test]
+    fn background_is_auto_true_or_false() {
+        assert_eq!(parse("").unwrap().background, Background::Auto);
+        assert_eq!(parse("[tool.pycache-guard]\nbackground = 'auto'\n").unwrap().background, Background::Auto);
+        assert_eq!(parse("[tool.pycache-guard]\nbackground = true\n").unwrap().background, Background::Always);
+        assert_eq!(parse("[tool.pycache-guard]\nbackground = false\n").unwrap().background, Background::Never);
+        let error = parse("[tool.pycache-guard]\nbackground = 'sometimes'\n").unwrap_err().to_string();
+        assert!(error.contains("auto"), "{error}");
+        assert_eq!(Background::parse("Auto"), Some(Background::Auto));
+        assert_eq!(Background::parse("off"), Some(Background::Never));
+        assert_eq!(Background::parse("maybe"), None);
     }
 
     #[test]

@@ -69,6 +69,13 @@ pub fn pre_commit_variable(name: &str) -> Option<String> {
     non_empty_text(name)
 }
 
+/// A descriptor number a parent process passed down in the variable `name`
+/// (the lock and the queue ticket of a detached rebuild); the caller checks
+/// what it is open on before using it.
+pub fn descriptor(name: &str) -> Option<i32> {
+    raw(name)?.to_str()?.parse().ok()
+}
+
 /// `PYCACHE_GUARD_SKIP`: set and not `0` to make every hook do nothing.
 pub fn skip_hooks() -> bool {
     switched_on("PYCACHE_GUARD_SKIP")
@@ -85,13 +92,27 @@ pub fn query_timeout() -> Option<String> {
 }
 
 /// Set in the environment of a detached background rebuild, so that it does
-/// not detach again.
+/// not detach again; its value names what started it, for the log.
 pub const BACKGROUND_CHILD: &str = "PYCACHE_GUARD_BACKGROUND_CHILD";
+
+/// Set for a detached rebuild that follows a plain `git commit`, which it can
+/// no longer tell from the reflog.
+pub const PLAIN_COMMIT: &str = "PYCACHE_GUARD_PLAIN_COMMIT";
 
 /// Whether this process is the detached child of a background rebuild
 /// ([`BACKGROUND_CHILD`] set at all).
 pub fn is_background_child() -> bool {
     raw(BACKGROUND_CHILD).is_some()
+}
+
+/// What started this detached rebuild ([`BACKGROUND_CHILD`]'s value), as given.
+pub fn background_child_of() -> Option<String> {
+    raw(BACKGROUND_CHILD).and_then(|value| value.into_string().ok())
+}
+
+/// Whether [`PLAIN_COMMIT`] is set at all.
+pub fn is_plain_commit_child() -> bool {
+    raw(PLAIN_COMMIT).is_some()
 }
 
 /// `PYTHONPYCACHEPREFIX`: CPython writes every cache below this folder instead of `__pycache__`.
@@ -129,10 +150,18 @@ pub fn uv_python_install_dir() -> Option<PathBuf> {
     non_empty("UV_PYTHON_INSTALL_DIR").map(PathBuf::from)
 }
 
-/// The locale variables a worker interpreter keeps after its environment is
-/// cleared, so that it decodes file names as the user's shell does.
+/// The only variables a worker interpreter inherits: the locale decides how
+/// file names decode into `co_filename`, so it is also part of the store's key.
+pub const LOCALE_VARIABLES: [&str; 3] = ["LANG", "LC_ALL", "LC_CTYPE"];
+
+/// The [`LOCALE_VARIABLES`] that are set, with their values.
 pub fn locale() -> Vec<(&'static str, OsString)> {
-    ["LANG", "LC_ALL", "LC_CTYPE"].into_iter().filter_map(|name| raw(name).map(|value| (name, value))).collect()
+    LOCALE_VARIABLES.into_iter().filter_map(|name| raw(name).map(|value| (name, value))).collect()
+}
+
+/// Each of the [`LOCALE_VARIABLES`], set or not, in their order.
+pub fn locale_values() -> [Option<OsString>; 3] {
+    LOCALE_VARIABLES.map(raw)
 }
 
 /// How the colour variables ask a stream in `auto` mode to be painted.

@@ -41,6 +41,7 @@ pub mod safe_fs;
 pub mod shim;
 pub mod source;
 pub mod state;
+pub mod store;
 pub mod sweep;
 pub mod syntax;
 pub mod verdict;

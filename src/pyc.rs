@@ -221,6 +221,45 @@ pub fn freshness(
     })
 }
 
+/// The length of the header an interpreter with `magic` writes: 16 bytes
+/// from 3.7, 12 from 3.3 (0 for a magic this module does not read).
+pub fn header_len(magic: u16) -> usize {
+    match magic {
+        m if !PY3_MAGIC.contains(&m) || m < FIRST_WITH_SIZE => 0,
+        m if m < FIRST_WITH_FLAGS => 12,
+        _ => HEADER_LEN,
+    }
+}
+
+/// The header `py_compile` writes with `mode` for a source with `stat` and
+/// these bytes, for an interpreter with `magic` (`_code_to_timestamp_pyc` and
+/// `_code_to_hash_pyc` in `_bootstrap_external.py`). Before 3.7 every pyc is
+/// a timestamp pyc (py_compile has no modes), and a magic this module does
+/// not read gives `None`.
+pub fn header_for(magic: u16, mode: InvalidationMode, stat: SourceStat, source: &[u8]) -> Option<Vec<u8>> {
+    let length = header_len(magic);
+    if length == 0 {
+        return None;
+    }
+    let mut header = magic.to_le_bytes().to_vec();
+    header.extend_from_slice(b"\r\n");
+    if length == HEADER_LEN {
+        let flags: u32 = match mode {
+            InvalidationMode::Timestamp => 0,
+            InvalidationMode::UncheckedHash => 0b01,
+            InvalidationMode::CheckedHash => 0b11,
+        };
+        header.extend_from_slice(&flags.to_le_bytes());
+        if mode != InvalidationMode::Timestamp {
+            header.extend_from_slice(&source_hash(magic, source));
+            return Some(header);
+        }
+    }
+    header.extend_from_slice(&((stat.mtime as u64 & 0xFFFF_FFFF) as u32).to_le_bytes());
+    header.extend_from_slice(&((stat.size & 0xFFFF_FFFF) as u32).to_le_bytes());
+    Some(header)
+}
+
 /// True when an interpreter with this magic number writes hash-based pycs (PEP 552, 3.7).
 pub fn supports_hash_pycs(magic: u16) -> bool {
     magic >= FIRST_WITH_FLAGS
@@ -344,6 +383,25 @@ pub fn is_outdated(cache: &Path, source: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_headers_parse_back_as_what_they_were_made_for() {
+        let stat = SourceStat { mtime: 0x1_2345_6789, size: 0x1_0000_0010 };
+        let source = b"x = 1\n";
+        for (magic, mode, expected, length) in [
+            (3495, InvalidationMode::Timestamp, Validation::Timestamp { mtime: 0x2345_6789, size: 0x10 }, 16),
+            (3495, InvalidationMode::CheckedHash, Validation::CheckedHash(source_hash(3495, source)), 16),
+            (3495, InvalidationMode::UncheckedHash, Validation::UncheckedHash(source_hash(3495, source)), 16),
+            // 3.6: 12 bytes, and py_compile has no modes.
+            (3379, InvalidationMode::CheckedHash, Validation::Timestamp { mtime: 0x2345_6789, size: 0x10 }, 12),
+        ] {
+            let made = header_for(magic, mode, stat, source).unwrap();
+            assert_eq!(made.len(), length);
+            assert_eq!(header_len(magic), length);
+            assert_eq!(parse_header(&[&made[..], &[0u8; 4]].concat()), Ok(Header { magic, validation: expected }));
+        }
+        assert_eq!(header_for(62211, InvalidationMode::Timestamp, stat, source), None, "Python 2.7");
+    }
 
     fn header(magic: u16, flags: u32, rest: [u8; 8]) -> Vec<u8> {
         let mut data = magic.to_le_bytes().to_vec();

@@ -37,6 +37,12 @@
 //! header rewrite later. Interpreters older than 3.7 have no hash-based
 //! pycs: a racy source is not compiled for them, and a cache of theirs that
 //! would validate is removed (Python compiles it on import, as without us).
+//!
+//! # Seen before
+//!
+//! Each compile job first asks the store of compiled code ([`crate::store`]):
+//! a hit writes the pyc with no interpreter, and a miss is compiled and its
+//! result stored. Which jobs exist is decided above and does not change.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -54,12 +60,12 @@ use crate::git::{Change, ChangeKind};
 use crate::index::{self, Index};
 use crate::interpreter::Interpreter;
 use crate::paths;
-use crate::pyc::{self, InvalidationMode};
+use crate::pyc::{self, InvalidationMode, is_outdated, would_load};
 use crate::safe_fs::{Dir, Kind, Roots, SafeError, Staged};
+use crate::store::Restored;
 use crate::sweep::{self, Reason, Removal};
 
 /// Resolved settings for one rebuild; every command starts from [`Settings::new`].
-#[derive(Clone)]
 pub struct Settings {
     /// The work tree, canonical.
     pub workdir: PathBuf,
@@ -81,6 +87,8 @@ pub struct Settings {
     pub jobs: usize,
     /// Per-file timeout.
     pub timeout: Duration,
+    /// Where compiled code seen before is kept ([`crate::store`]); `None` compiles everything.
+    pub store: Option<crate::store::Store>,
 }
 
 /// How long one file may take to compile before its worker is stopped, unless a command says otherwise.
@@ -112,6 +120,7 @@ impl Settings {
             exclude: globset::GlobSet::empty(),
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
             timeout: DEFAULT_TIMEOUT,
+            store: None,
         }
     }
 }
@@ -119,18 +128,20 @@ impl Settings {
 /// Recompiles stale caches, each at the level it was written at (`stale`
 /// pairs a source with that level); the other levels' valid caches stay.
 /// Returns how many caches were written.
-pub fn recompile_stale(settings: &Settings, index: &Index, stale: &[(BString, u8)]) -> usize {
+pub fn recompile_stale(settings: &mut Settings, index: &Index, stale: &[(BString, u8)]) -> usize {
     let levels: BTreeSet<u8> = stale.iter().map(|(_, level)| *level).collect();
+    let configured = std::mem::take(&mut settings.optimize);
     let mut compiled = 0;
     for level in levels {
         let compile = stale.iter().filter(|(_, at)| *at == level).map(|(source, _)| source.clone()).collect();
-        let at_level = Settings { optimize: vec![level], ..settings.clone() };
+        settings.optimize = vec![level];
         let targets = Targets { compile, sweep: BTreeSet::new() };
         // Only this level is compiled: nothing is removed.
-        let mut plan = plan(&targets, &at_level, index);
+        let mut plan = plan(&targets, settings, index);
         plan.removals.clear();
-        compiled += execute(plan, &at_level, &|| {}).compiled;
+        compiled += execute(plan, settings, &|| {}).compiled;
     }
+    settings.optimize = configured;
     compiled
 }
 
@@ -464,6 +475,16 @@ pub fn plan_at(
             }
         }
     }
+    plan.removals.extend(sweep_removals(targets, settings, index));
+    plan.removals.sort();
+    plan.removals.dedup();
+    plan
+}
+
+/// The orphans of the folders to sweep: caches of deleted sources, legacy
+/// files that would shadow them, emptied cache folders.
+fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index) -> Vec<Removal> {
+    let mut removals = Vec::new();
     for dir in &targets.sweep {
         let absolute = crate::paths::in_workdir(&settings.workdir, dir);
         // A virtual environment, `node_modules` or another repository is
@@ -472,11 +493,65 @@ pub fn plan_at(
         if crate::walk::excluded_on_the_way(&settings.workdir, &absolute, false).is_some() {
             continue;
         }
-        plan.removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
+        removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
     }
+    removals
+}
+
+/// The part of a rebuild that needs no interpreter: removing every cache of
+/// `targets` that would lie (importlib would load it, though it was written
+/// before its source's last change) and the orphans of the swept folders.
+/// What is left is caches that are true, or missing: the compiling can come
+/// later ([`crate::commands`]' background rebuild) without anything lying in
+/// between. A cache written after its source's last change is kept: it is
+/// the newer content's, as when a background rebuild already wrote it.
+pub fn plan_lying(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
+    let mut plan = Plan { keep: crate::clean::tracked_bytecode(index, &settings.workdir), ..Plan::default() };
+    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
+    for source in &targets.compile {
+        let absolute = crate::paths::in_workdir(&settings.workdir, source);
+        for cache in listing.of(&absolute, &settings.location) {
+            if !plan.keep.contains(cache) && would_load(cache, &absolute) && is_outdated(cache, &absolute) {
+                plan.removals.push(Removal { path: cache.clone(), reason: Reason::Lying });
+            }
+        }
+    }
+    plan.removals.extend(sweep_removals(targets, settings, index));
     plan.removals.sort();
     plan.removals.dedup();
     plan
+}
+
+/// The timestamp and unchecked-hash caches a rebuild wrote whose source was
+/// written again since `since` (nanoseconds; the run's start). `py_compile`
+/// reads a source and then stats it, so a write in between (a second
+/// checkout while a background rebuild runs, an editor) gives old code under
+/// the new stat: such a cache could lie, and is removed. The next run
+/// compiles the source, which git's index shows as written since the record.
+/// A checked-hash cache is compared by content and cannot lie.
+pub fn overtaken(written: &[(PathBuf, PathBuf)], since: i64) -> Vec<Removal> {
+    let nanos = |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+    let mut removals: Vec<Removal> = written
+        .iter()
+        .filter(|(source, cache)| {
+            fs_err::metadata(source).is_ok_and(|meta| nanos(&meta) >= i128::from(since)) && would_load(cache, source)
+        })
+        .map(|(_, cache)| Removal { path: cache.clone(), reason: Reason::Lying })
+        .collect();
+    removals.sort();
+    removals.dedup();
+    removals
+}
+
+/// The sources and caches a plan's compile jobs write, for [`overtaken`].
+pub fn written_by(plan: &Plan) -> Vec<(PathBuf, PathBuf)> {
+    plan.jobs
+        .iter()
+        .filter_map(|job| match &job.task.op {
+            Op::Compile { cfile, .. } => Some((job.task.source.clone(), cfile.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A source the interpreter refused.
@@ -497,8 +572,10 @@ pub struct SyntaxProblem {
 /// What a rebuild did.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Compile jobs that succeeded.
+    /// Compile jobs that succeeded, from the store or an interpreter.
     pub compiled: usize,
+    /// Of those, the ones written from the store, with no interpreter.
+    pub restored: usize,
     /// Distinct sources compiled.
     pub sources: usize,
     /// What was removed.
@@ -534,18 +611,37 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         // Each worker writes to a temporary name in a folder verified here; the
         // rename into place happens relative to that folder, checked again.
         let mut staged_jobs = Vec::new();
+        let mut pending = Vec::new();
         for job in jobs {
+            let missing = match from_store(job, interpreter, settings, &roots) {
+                Restored::Written => {
+                    report.compiled += 1;
+                    report.restored += 1;
+                    compiled_sources.insert(job.source.clone());
+                    on_done();
+                    continue;
+                }
+                Restored::Missing(key, snapshot) => Some((key, snapshot)),
+                Restored::Unusable => None,
+            };
             match stage(job, &roots, staged_jobs.len()) {
-                Ok(staged) => staged_jobs.push(staged),
+                Ok(staged) => {
+                    staged_jobs.push(staged);
+                    pending.push(missing);
+                }
                 Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
         }
         let tasks: Vec<Task> = staged_jobs.iter().map(|(_, task, _)| task.clone()).collect();
         let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
-        let outcomes = compile::run(&spec, &tasks, settings.jobs, on_done);
-        for ((job, _, staged), mut outcome) in staged_jobs.into_iter().zip(outcomes) {
+        let outcomes = if tasks.is_empty() { Vec::new() } else { compile::run(&spec, &tasks, settings.jobs, on_done) };
+        for (((job, _, staged), missing), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
             if let Some(staged) = staged {
                 if outcome == Outcome::Ok {
+                    // Filled from what the interpreter wrote, before it is renamed into place.
+                    if let (Some(store), Some((key, snapshot))) = (&settings.store, &missing) {
+                        crate::store::fill(store, key, snapshot, interpreter.info.magic, &staged.temporary_path());
+                    }
                     if let Err(error) = staged.commit() {
                         outcome = Outcome::Failed(compile::CompileError::Commit(error.to_string()));
                     }
@@ -589,7 +685,28 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         report.removed.dirs.extend(late.dirs);
         report.removed.errors.extend(late.errors);
     }
+    if let Some(store) = &settings.store
+        && store.written() > 0
+    {
+        store.evict();
+    }
     report.sources = compiled_sources.len();
     report.syntax = syntax.into_values().collect();
     report
+}
+
+/// Writes `job`'s cache from the store when it holds it; a write that fails
+/// there is left to the interpreter, which reports what is wrong.
+fn from_store(job: &Job, interpreter: &Interpreter, settings: &Settings, roots: &Roots) -> Restored {
+    let (Some(store), Op::Compile { cfile, optimize, mode }) = (&settings.store, &job.task.op) else {
+        return Restored::Unusable;
+    };
+    let request = crate::store::Request {
+        interpreter: &interpreter.info,
+        source: &job.task.source,
+        cfile,
+        optimize: *optimize,
+        mode: *mode,
+    };
+    crate::store::restore(store, roots, &request, 0).unwrap_or(Restored::Unusable)
 }

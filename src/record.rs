@@ -39,7 +39,7 @@
 //!
 //! The record is the one place that says which state the caches describe, so
 //! both later pieces build on it rather than beside it:
-//! - A content-addressed store (compiled code keyed by magic number, cache
+//! - The content-addressed store ([`crate::store`]: compiled code keyed by magic number, cache
 //!   tag, optimisation level, `co_filename` and the exact source bytes) only
 //!   changes *how* a target is produced; which targets exist is still decided
 //!   by this record. A racy entry becomes a store hit whose header is rebuilt

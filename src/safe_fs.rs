@@ -233,6 +233,13 @@ impl Dir {
         Ok(rustix::fs::renameat(&self.fd, from, &self.fd, to)?)
     }
 
+    /// Size and mtime (nanoseconds since the epoch) of `name`, without following it.
+    pub fn size_and_mtime(&self, name: &OsStr) -> Option<(u64, i64)> {
+        let stat = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        let nanos = stat.st_mtime.saturating_mul(1_000_000_000).saturating_add(stat.st_mtime_nsec as i64);
+        Some((u64::try_from(stat.st_size).unwrap_or(0), nanos))
+    }
+
     /// Creates the new file `name` for writing (never an existing file, never
     /// through a link), readable by its owner only.
     pub fn create_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {

@@ -1,10 +1,19 @@
 //! What pycache-guard keeps in the repository folder (`.git/pycache-guard/`):
-//! the interpreter cache, the rebuild lock and the rebuild log.
+//! the interpreter cache, the rebuild lock, the journal of rebuilds in
+//! progress (`pending`) and the rebuild log.
+//!
+//! The lock is an `flock` on `rebuild.lock`. A hook that hands its compiling
+//! to a background rebuild hands the lock over with it: the detached child
+//! inherits the locked file description ([`Lock::hand_over`],
+//! [`Lock::adopt`]), so there is no moment between the hook's exit and the
+//! child's start in which the work is pending but nobody holds the lock.
+//! `pycache-guard wait` relies on that: the lock free and the journal empty
+//! means no rebuild is running or pending.
 //!
 //! Nothing here is part of the work tree, so nothing here can be committed or
 //! chosen by a cloned repository.
 
-use fs_err::File;
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -21,6 +30,9 @@ pub fn dir(git_dir: &Path) -> PathBuf {
 #[derive(Debug)]
 pub struct Lock {
     file: File,
+    /// A child holds the lock through the same file description: closing
+    /// ours must not unlock it.
+    handed_over: bool,
 }
 
 impl Lock {
@@ -30,14 +42,166 @@ impl Lock {
     pub fn acquire(git_dir: &Path) -> std::io::Result<Lock> {
         let dir = dir(git_dir);
         fs_err::create_dir_all(&dir)?;
-        let file = File::options().create(true).truncate(false).write(true).open(dir.join("rebuild.lock"))?;
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("rebuild.lock"))
+            .map(fs_err::File::into_file)?;
         file.lock()?;
-        Ok(Lock { file })
+        Ok(Lock { file, handed_over: false })
     }
+}
+
+/// Names the inherited lock's descriptor in a detached rebuild's environment.
+pub const LOCK_FD_VARIABLE: &str = "PYCACHE_GUARD_LOCK_FD";
+
+impl Lock {
+    /// The lock if nobody holds it now, `None` when another rebuild does.
+    pub fn try_acquire(git_dir: &Path) -> std::io::Result<Option<Lock>> {
+        let dir = dir(git_dir);
+        fs_err::create_dir_all(&dir)?;
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("rebuild.lock"))
+            .map(fs_err::File::into_file)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock { file, handed_over: false })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+
+    /// Makes the locked descriptor survive `exec`, for a child about to be
+    /// started, and returns its number. The lock stays held until the child
+    /// exits; this process closes its copy without unlocking ([`Lock::release_to_child`]).
+    pub fn hand_over(&self) -> std::io::Result<i32> {
+        use std::os::fd::AsRawFd;
+        rustix::io::fcntl_setfd(&self.file, rustix::io::FdFlags::empty())?;
+        Ok(self.file.as_raw_fd())
+    }
+
+    /// Closes this process's copy of a handed-over lock, leaving it held by the child.
+    pub fn release_to_child(mut self) {
+        self.handed_over = true;
+    }
+
+    /// The lock a parent handed over (`PYCACHE_GUARD_LOCK_FD`), once it is
+    /// shown to be this work tree's lock file: same device and inode.
+    pub fn adopt(git_dir: &Path) -> Option<Lock> {
+        adopt_file(LOCK_FD_VARIABLE, &dir(git_dir).join("rebuild.lock")).map(|file| Lock { file, handed_over: false })
+    }
+}
+
+/// Names the inherited queue ticket's descriptor in a detached rebuild's environment.
+pub const TICKET_FD_VARIABLE: &str = "PYCACHE_GUARD_QUEUE_FD";
+
+/// A shared `flock` on `queue.lock`, held by every detached rebuild from
+/// the moment its hook starts it until it exits, including while it waits
+/// for the rebuild lock behind another one. `pycache-guard wait` takes the
+/// exclusive lock, so it returns only when no detached rebuild is alive:
+/// the journal alone cannot say so, as two rebuilds that name the same
+/// source share its record, and the first to finish removes it.
+#[derive(Debug)]
+pub struct Ticket {
+    file: File,
+}
+
+impl Ticket {
+    fn path(git_dir: &Path) -> PathBuf {
+        dir(git_dir).join("queue.lock")
+    }
+
+    /// A ticket for a rebuild about to be started, unless `wait` holds the
+    /// queue right now (then `wait` finishes the journal's work itself).
+    pub fn take(git_dir: &Path) -> std::io::Result<Option<Ticket>> {
+        fs_err::create_dir_all(dir(git_dir))?;
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(Self::path(git_dir))
+            .map(fs_err::File::into_file)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(Ticket { file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+
+    /// Makes the descriptor survive `exec`, and returns its number; the
+    /// child keeps the shared lock after this process closes its copy.
+    pub fn hand_over(&self) -> std::io::Result<i32> {
+        use std::os::fd::AsRawFd;
+        rustix::io::fcntl_setfd(&self.file, rustix::io::FdFlags::empty())?;
+        Ok(self.file.as_raw_fd())
+    }
+
+    /// The ticket a parent handed over, held until this process exits.
+    pub fn adopt(git_dir: &Path) -> Option<Ticket> {
+        adopt_file(TICKET_FD_VARIABLE, &Self::path(git_dir)).map(|file| Ticket { file })
+    }
+
+    /// Blocks until no detached rebuild holds a ticket, or until `deadline`
+    /// (then `false`).
+    pub fn wait_for_none(git_dir: &Path, deadline: Option<std::time::Instant>) -> std::io::Result<bool> {
+        fs_err::create_dir_all(dir(git_dir))?;
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(Self::path(git_dir))
+            .map(fs_err::File::into_file)?;
+        let Some(deadline) = deadline else {
+            file.lock()?;
+            return Ok(true);
+        };
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(true),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
+                Err(std::fs::TryLockError::Error(error)) => return Err(error),
+            }
+        }
+    }
+}
+
+/// The descriptor named by `variable`, once it is shown to be open on
+/// `expected` (same device and inode), owned and closed on `exec` again.
+fn adopt_file(variable: &str, expected: &Path) -> Option<File> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    let number = crate::env::descriptor(variable)?;
+    if number < 3 {
+        return None;
+    }
+    let expected = fs_err::metadata(expected).ok()?;
+    // SAFETY: only fstat-ed through this borrow; a number that is not an
+    // open descriptor fails with EBADF and is not adopted.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(number) };
+    let stat = rustix::fs::fstat(borrowed).ok()?;
+    if stat.st_dev != expected.dev() || stat.st_ino != expected.ino() {
+        return None;
+    }
+    // SAFETY: the parent passed this descriptor for us to own, and it was
+    // just shown to be open on the expected file; nothing else in this
+    // process refers to it.
+    let file = File::from(unsafe { OwnedFd::from_raw_fd(number) });
+    // The compile workers this process starts must not inherit it.
+    rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::CLOEXEC).ok()?;
+    Some(file)
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
+        if self.handed_over {
+            return;
+        }
         let _ = self.file.unlock();
     }
 }
@@ -51,7 +215,10 @@ pub fn log(git_dir: &Path, lines: &[String]) {
     }
     let path = dir.join("rebuild.log");
     trim_log(&path);
-    let Ok(mut file) = File::options().create(true).append(true).open(&path) else { return };
+    let Ok(mut file) = fs_err::OpenOptions::new().create(true).append(true).open(&path).map(fs_err::File::into_file)
+    else {
+        return;
+    };
     let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
     let mut text = String::new();
     for line in lines {
@@ -70,6 +237,29 @@ fn trim_log(path: &Path) {
         let start = half.iter().position(|&b| b == b'\n').map_or(0, |at| at + 1);
         let _ = fs_err::write(path, &half[start..]);
     }
+}
+
+/// The file that detached rebuilds write their warnings to, opened for
+/// appending; `pycache-guard wait` shows and empties it ([`take_background_warnings`]).
+pub fn background_warnings(git_dir: &Path) -> std::io::Result<File> {
+    let dir = dir(git_dir);
+    fs_err::create_dir_all(&dir)?;
+    fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("background-warnings"))
+        .map(fs_err::File::into_file)
+}
+
+/// What detached rebuilds warned about since the last call, and empties it.
+/// Each line was made safe for a terminal when it was written.
+pub fn take_background_warnings(git_dir: &Path) -> String {
+    let path = dir(git_dir).join("background-warnings");
+    let text = fs_err::read(&path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
+    if !text.is_empty() {
+        let _ = fs_err::write(&path, b"");
+    }
+    text
 }
 
 /// The targets of rebuilds in progress, kept until they complete, so that a
@@ -101,7 +291,12 @@ impl Journal {
     fn update(git_dir: &Path, change: impl FnOnce(&mut Records)) -> std::io::Result<()> {
         let folder = dir(git_dir);
         fs_err::create_dir_all(&folder)?;
-        let lock = File::options().create(true).truncate(false).write(true).open(folder.join("pending.lock"))?;
+        let lock = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(folder.join("pending.lock"))
+            .map(fs_err::File::into_file)?;
         lock.lock()?;
         let mut records = Self::read(git_dir);
         change(&mut records);

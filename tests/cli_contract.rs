@@ -12,9 +12,8 @@
 mod common;
 
 use common::TestEnv;
-
-const SUBCOMMANDS: [&str; 8] =
-    ["install", "uninstall", "forbid", "gitignore", "rebuild", "check", "clean", "completions"];
+const SUBCOMMANDS: [&str; 9] =
+    ["install", "uninstall", "forbid", "gitignore", "rebuild", "wait", "check", "clean", "completions"];
 
 /// What bash's own completion machinery offers for the words typed so far,
 /// using the script the binary generated.
@@ -181,13 +180,15 @@ fn a_hook_that_succeeds_is_quiet_even_on_a_terminal() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     let shown = git_on_a_terminal(&env, "checkout -q main");
-    assert!(!shown.contains("compiled"), "a successful hook spoke on the terminal: {shown:?}");
+    assert!(!shown.contains("compile"), "a successful hook spoke on the terminal: {shown:?}");
+    env.wait_in(&env.repo);
     let log = String::from_utf8(env.read(".git/pycache-guard/rebuild.log")).expect("utf-8");
     assert!(log.contains(": compiled 1 file"), "the hooks did their work: {log}");
 
     env.git(&["config", "pycache-guard.hookSummary", "true"]);
     let shown = git_on_a_terminal(&env, "checkout -q other");
-    assert!(shown.contains("compiled 1 file"), "asked for, the summary shows: {shown:?}");
+    assert!(shown.contains("1 source to compile in the background"), "asked for, the summary shows: {shown:?}");
+    env.wait_in(&env.repo);
 }
 
 #[test]

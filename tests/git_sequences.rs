@@ -170,6 +170,7 @@ impl World {
         let mut command = self.env.command_in("git", &self.env.repo);
         command.args(args).envs(vars.iter().copied());
         let run = Run::from(command.output().unwrap());
+        self.env.wait_in(&self.env.repo);
         assert!(may_fail || run.code == 0, "git {args:?} failed\n{}\n{}", run.stdout, run.stderr);
         run
     }
@@ -642,6 +643,7 @@ fn worktree_add_compiles_the_new_work_tree() {
     world.import_all();
     let linked = world.env.root().join("linked");
     world.git(&["worktree", "add", "-q", linked.to_str().unwrap(), "wt"]);
+    world.env.wait_in(&linked);
     let mut command = world.env.command_in(&world.python.path, &linked);
     command.args(["-B", "-c", CHECKER]).args(MODULES);
     let run = Run::from(command.output().unwrap()).expect_code(0);
@@ -700,6 +702,9 @@ fn pyc_flags(path: &Path) -> u32 {
 #[test]
 fn a_racy_source_gets_a_checked_hash_cache_until_its_second_has_passed() {
     let world = World::new();
+    // Compiled before git returns, in the second git wrote the file: a
+    // background compile may come a second later, and the cache is then final at once.
+    world.git(&["config", "pycache-guard.background", "false"]);
     world.branch("racy", &[&[("f.py", 1)]]);
     world.git(&["checkout", "-q", "base"]);
     world.git(&["checkout", "-q", "racy"]);

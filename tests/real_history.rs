@@ -264,6 +264,7 @@ fn packaging_history_walked_merged_and_rebased_keeps_every_cache_true() {
     rebase.args(["rebase", "-q", "-i", "side"]);
     rebase.env("GIT_SEQUENCE_EDITOR", "sed -i -e '2,$s/^pick/fixup/'").env("GIT_EDITOR", "true");
     let run = Run::from(rebase.output().unwrap());
+    env.wait_in(&env.repo);
     assert_eq!(run.code, 0, "rebase -i\n{}\n{}", run.stdout, run.stderr);
     assert_eq!(env.git(&["rev-list", "--count", "side..HEAD"]).stdout.trim(), "1");
     step("rebase -i folding every version into one", &env, &[]);

@@ -117,6 +117,7 @@ fn clone_with_hooks_from_a_template_compiles_every_source() {
         env.repo.to_str().unwrap(),
         clone.to_str().unwrap(),
     ]);
+    env.wait_in(&clone);
     let tag = &python.tag;
     assert_eq!(
         pycs(&clone),
@@ -459,8 +460,10 @@ fn broken_source_is_one_warning_and_its_stale_cache_goes() {
     env.write("good.py", "G = 2\n");
     env.commit_all("break it");
     env.git(&["checkout", "-q", "main"]);
-    let run = env.git_status(&["checkout", "-q", "broken"]);
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "broken"]);
     assert_eq!(run.code, 0);
+    // The compiling, and so the warning, comes in the background: `wait` shows it.
+    let run = env.run(&["wait"]).expect_code(0);
     let warnings: Vec<&str> = run.stderr.lines().filter(|line| line.starts_with("warning:")).collect();
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(warnings[0].starts_with("warning: broken.py:1:"), "{}", run.stderr);
@@ -480,8 +483,9 @@ fn missing_interpreter_is_one_warning_and_the_checkout_succeeds() {
     env.git(&["checkout", "-q", "-b", "other"]);
     env.write("a.py", "A = 2\n");
     env.commit_all("change");
-    let run = env.git_status(&["checkout", "-q", "main"]);
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "main"]);
     assert_eq!(run.code, 0);
+    let run = env.run(&["wait"]).expect_code(0);
     assert!(
         run.stderr.contains("`python-that-does-not-exist` (from `PYCACHE_GUARD_PYTHON`) was not found on `PATH`"),
         "{}",
@@ -618,7 +622,8 @@ fn background_mode_returns_at_once_and_logs() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let log = std::fs::read_to_string(env.repo.join(".git/pycache-guard/rebuild.log")).unwrap();
-    assert!(log.contains("rebuild --hook: compiled"), "{log}");
+    assert!(log.contains("to compile in the background"), "{log}");
+    assert!(log.contains("background rebuild after post-index-change: compiled 1 file"), "{log}");
 }
 
 #[test]
@@ -657,6 +662,7 @@ fn pre_commit_framework_drives_the_post_checkout_stage() {
     checkout.env("PRE_COMMIT_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-home"));
     let run = Run::from(checkout.output().unwrap());
     assert_eq!(run.code, 0, "{}", run.stderr);
+    env.wait_in(&env.repo);
     assert!(
         pycs(&env.repo).contains(&format!("__pycache__/b.{}.pyc", python.tag)),
         "{}\n{:?}",
@@ -689,6 +695,7 @@ fn prek_drives_the_post_merge_stage_with_its_own_variables() {
     merge.args(["merge", "-q", "--no-edit", "topic"]).env("PREK_HOME", env.root().join("prek-home"));
     let run = Run::from(merge.output().unwrap());
     assert_eq!(run.code, 0, "{}", run.stderr);
+    env.wait_in(&env.repo);
     assert!(
         pycs(&env.repo).contains(&format!("__pycache__/merged.{}.pyc", python.tag)),
         "{}\n{:?}",

@@ -239,6 +239,58 @@ pub fn two_versions(
     })
 }
 
+/// A generated package of `modules` modules of about 150 lines each, on two
+/// branches whose every module differs: for `--quick`, where nothing is
+/// downloaded. Same shape as [`two_versions`].
+pub fn generated_two_versions(work: &Path, modules: usize) -> Result<TwoVersions> {
+    let repo = once(&work.join(format!("generated-two-versions-{modules}")), |repo| {
+        let module = |index: usize, variant: &str| {
+            let mut text = format!("\"\"\"Generated module {index} ({variant}).\"\"\"\nimport os\n\n");
+            for function in 0..12 {
+                text.push_str(&format!(
+                    "class Thing{function}:\n    \"\"\"A thing.\"\"\"\n\n    def __init__(self, value={function}):\n        self.value = value\n        self.name = {variant:?} + str(value)\n\n    def compute(self, items):\n        total = 0\n        for item in items:\n            if item % {m} == 0:\n                total += item * self.value\n        return [total, os.sep, {{'k': total}}]\n\n",
+                    m = function + 2
+                ));
+            }
+            text
+        };
+        run(repo, "git", &["init", "-q", "-b", "main", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n")?;
+        std::fs::write(repo.join("README.txt"), "benchmark corpus\n")?;
+        std::fs::create_dir_all(repo.join("gen"))?;
+        std::fs::write(repo.join("gen/__init__.py"), "")?;
+        let names: Vec<String> = (0..modules).map(|index| format!("gen/m{index:03}.py")).collect();
+        for (index, name) in names.iter().enumerate() {
+            std::fs::write(repo.join(name), module(index, "old"))?;
+        }
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "old"])?;
+        run(repo, "git", &["branch", "old"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "k"])?;
+        for (index, name) in names.iter().enumerate() {
+            std::fs::write(repo.join(name), module(index, "new"))?;
+        }
+        std::fs::write(repo.join(".changed"), names.join("\n"))?;
+        run(repo, "git", &["add", "-A", "gen"])?;
+        run(repo, "git", &["commit", "-q", "-m", "k changed modules"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "readme", "old"])?;
+        std::fs::write(repo.join("README.txt"), "benchmark corpus, changed\n")?;
+        run(repo, "git", &["commit", "-q", "-am", "readme only"])?;
+        run(repo, "git", &["checkout", "-q", "k"])?;
+        Ok(())
+    })?;
+    let changed: Vec<String> = std::fs::read_to_string(repo.join(".changed"))?.lines().map(String::from).collect();
+    let modules = run(&repo, "git", &["ls-files", "*.py"])?.lines().count();
+    Ok(TwoVersions {
+        old: run(&repo, "git", &["rev-parse", "old"])?,
+        k: run(&repo, "git", &["rev-parse", "k"])?,
+        readme: run(&repo, "git", &["rev-parse", "readme"])?,
+        repo,
+        changed,
+        modules,
+    })
+}
+
 /// The first `k` modules (sorted) present in both versions with different content.
 fn changed_modules(old: &Path, new: &Path, package: &str, k: usize) -> Result<Vec<String>> {
     let mut found = Vec::new();
@@ -351,6 +403,79 @@ pub fn hooks_repo(work: &Path, stdlib: &Path) -> Result<PathBuf> {
         run(&upstream, "git", &["commit", "-q", "--allow-empty", "-m", "upstream"])?;
         run(repo, "git", &["remote", "add", "upstream", &upstream.to_string_lossy()])?;
         run(repo, "git", &["fetch", "-q", "upstream"])?;
+        Ok(())
+    })
+}
+
+/// A repository with two branches for the checkout row, `one` and `two`,
+/// and the hooks folder left empty for the side without hooks
+/// (`no-hooks/`). Full mode: the whole `package` tree of two releases
+/// (wheels from PyPI), so a checkout changes, adds and deletes what the
+/// release did. Quick mode (`release` is `None`): `modules` generated
+/// modules, each different on the two branches.
+pub fn checkout_pair(
+    work: &Path,
+    tools_bin: &Path,
+    release: Option<(&str, &str, (&str, &str))>,
+    modules: usize,
+) -> Result<PathBuf> {
+    let name = match release {
+        Some((distribution, _, (old, new))) => format!("checkout-{distribution}-{old}-{new}"),
+        None => format!("checkout-generated-{modules}"),
+    };
+    once(&work.join(name), |repo| {
+        run(repo, "git", &["init", "-q", "-b", "one", "."])?;
+        std::fs::write(repo.join(".gitignore"), "__pycache__/\n*.py[cod]\n/no-hooks/\n")?;
+        std::fs::create_dir_all(repo.join("no-hooks"))?;
+        let fill = |branch: usize| -> Result<()> {
+            match release {
+                Some((distribution, package, versions)) => {
+                    let version = if branch == 0 { versions.0 } else { versions.1 };
+                    let unpacked = unpacked_wheel(work, tools_bin, distribution, version)?;
+                    let _ = std::fs::remove_dir_all(repo.join(package));
+                    copy_sources(&unpacked.join(package), &repo.join(package))
+                }
+                None => {
+                    for index in 0..modules {
+                        let folder = repo.join(format!("pkg/sub{}", index / 50));
+                        std::fs::create_dir_all(&folder)?;
+                        let mut text = format!("\"\"\"Module {index}, branch {branch}.\"\"\"\n");
+                        for function in 0..30 {
+                            text.push_str(&format!(
+                                "def f{function}(x, y={branch}):\n    return [x * {function} + y for _ in range({index})]\n"
+                            ));
+                        }
+                        std::fs::write(folder.join(format!("m{index}.py")), text)?;
+                    }
+                    Ok(())
+                }
+            }
+        };
+        fill(0)?;
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "one"])?;
+        run(repo, "git", &["checkout", "-q", "-b", "two"])?;
+        fill(1)?;
+        run(repo, "git", &["add", "-A"])?;
+        run(repo, "git", &["commit", "-q", "-m", "two"])?;
+        run(repo, "git", &["checkout", "-q", "one"])?;
+        Ok(())
+    })
+}
+
+/// A release's wheel from PyPI, unpacked once into `work/wheels/`.
+fn unpacked_wheel(work: &Path, tools_bin: &Path, distribution: &str, version: &str) -> Result<PathBuf> {
+    once(&work.join(format!("wheels/{distribution}-{version}")), |dir| {
+        let download = dir.join("download");
+        std::fs::create_dir_all(&download)?;
+        let spec = format!("{distribution}=={version}");
+        run(
+            Path::new("/"),
+            tools_bin.join("pip"),
+            &["download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", &download.to_string_lossy(), &spec],
+        )?;
+        let wheel = std::fs::read_dir(&download)?.flatten().map(|e| e.path()).next().context("wheel not downloaded")?;
+        run(Path::new("/"), "python3", &["-m", "zipfile", "-e", &wheel.to_string_lossy(), &dir.to_string_lossy()])?;
         Ok(())
     })
 }

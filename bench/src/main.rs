@@ -50,7 +50,7 @@ fn parse_args() -> Result<Settings> {
             "-h" | "--help" => {
                 println!(
                     "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale] [--sizes N,...]\n\
-                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, everyday, clean, memory, scale"
+                     names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, seen-branch, syntax, everyday, clean, memory, scale"
                 );
                 std::process::exit(0);
             }
@@ -111,6 +111,12 @@ fn main() -> Result<()> {
         if step("noop") {
             rows.push(pairs::noop(&bench, &corpus)?);
         }
+    }
+    if step("seen-branch") {
+        rows.push(pairs::seen_branch(&bench)?);
+    }
+    if step("checkout") {
+        rows.push(pairs::checkout(&bench)?);
     }
     if step("syntax") {
         rows.push(pairs::syntax(&bench)?);

@@ -137,10 +137,56 @@ pub fn two_versions(bench: &Bench) -> Result<TwoVersions> {
     }
 }
 
+/// The post-checkout hook from `old` to `new`. These rows measure a state
+/// never seen, so the store of compiled code is off (`storeSize = 0`, from
+/// the environment); [`seen_branch`] turns it on.
 fn hook_side(bench: &Bench, corpus: &TwoVersions, python: &Path, old: &str, new: &str) -> Side {
+    let mut side = hook_with_store(bench, corpus, python, old, new);
+    for (key, value) in
+        [("GIT_CONFIG_COUNT", "1"), ("GIT_CONFIG_KEY_0", "pycache-guard.storeSize"), ("GIT_CONFIG_VALUE_0", "0")]
+    {
+        side.env.push((key.into(), value.into()));
+    }
+    side
+}
+
+fn hook_with_store(bench: &Bench, corpus: &TwoVersions, python: &Path, old: &str, new: &str) -> Side {
     let mut side = bench.ours("post-checkout", &corpus.repo, &["hook", "post-checkout", old, new, "1"]);
     side.env.push(("PYCACHE_GUARD_PYTHON".into(), python.display().to_string()));
     side
+}
+
+/// Returning to a branch seen before: the post-checkout hook for K changed
+/// files whose compiled code is in the store (one untimed run fills it),
+/// against compileall over exactly those files.
+pub fn seen_branch(bench: &Bench) -> Result<Row> {
+    // Generated in both modes (no download); the full run has ten times the files.
+    let corpus = corpus::generated_two_versions(&bench.work, if bench.quick { 40 } else { 400 })?;
+    let python = corpus::real_python()?;
+    // Before each round, untimed: away to `old`, with its hook (so the caches
+    // describe `old`), and back to `k` with none: git rewrites the K files and
+    // the timed hook has them all to do again, as when you return to a branch.
+    let away = hook_with_store(bench, &corpus, &python, &corpus.k, &corpus.old);
+    let repo = corpus.repo.clone();
+    let ours = hook_with_store(bench, &corpus, &python, &corpus.old, &corpus.k).prepare(move || {
+        corpus::run(&repo, "git", &["checkout", "-q", "old"])?;
+        crate::measure::run_once(&away)?;
+        corpus::run(&repo, "git", &["checkout", "-q", "k"])?;
+        Ok(())
+    });
+    // One untimed run fills the store.
+    crate::measure::run_once(&ours)?;
+    let mut argv = vec![python.to_str().unwrap_or_default(), "-m", "compileall", "-q", "-f"];
+    argv.extend(corpus.changed.iter().map(String::as_str));
+    let theirs = bench.theirs("compileall K files", &corpus.repo, &argv);
+    Ok(Row {
+        name: "seen-branch",
+        work: format!("returning to a seen branch, K = {} changed files", corpus.changed.len()),
+        ours: "post-checkout hook, code in the store".into(),
+        theirs: "`python -m compileall -q -f` over the K files".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(0.1),
+    })
 }
 
 /// The post-checkout hook for K changed files against compileall over exactly those files.
@@ -328,4 +374,58 @@ pub fn everyday(bench: &Bench) -> Result<Vec<Row>> {
         row("fetch", "fetch of one new upstream commit".into(), "git fetch", fetch),
         row("status", "status that rewrites the index (post-index-change)".into(), "git status --porcelain", status),
     ])
+}
+
+/// `git checkout` with the hooks installed against the same checkout with
+/// `core.hooksPath` at an empty folder: a round trip between two branches,
+/// wall time until git returns. Before every round both sides wait for the
+/// background rebuild of the round before (`pycache-guard wait`, untimed),
+/// so each round starts from caches complete for the branch checked out, as
+/// the issue measured. Full mode: sympy 1.12 ↔ 1.13.0; quick: a generated
+/// pair of 300 modules.
+pub fn checkout(bench: &Bench) -> Result<Row> {
+    let tools = corpus::tools(&bench.work)?;
+    let release = (!bench.quick).then_some(("sympy", "sympy", ("1.12", "1.13.0")));
+    let repo = corpus::checkout_pair(&bench.work, &tools, release, 300)?;
+    let python = corpus::real_python()?;
+    let python_env = ("PYCACHE_GUARD_PYTHON".to_string(), python.display().to_string());
+    let mut install = bench.ours("install", &repo, &["install", "--force"]);
+    install.env.push(python_env.clone());
+    crate::measure::run_once(&install)?;
+    let changed = corpus::run(&repo, "git", &["diff", "--name-only", "one", "two", "--", "*.py"])?.lines().count();
+    let wait = {
+        let (binary, repo, python_env) = (bench.binary.clone(), repo.clone(), python_env.clone());
+        move || -> Result<()> {
+            let status = std::process::Command::new(&binary)
+                .arg("wait")
+                .current_dir(&repo)
+                .envs(corpus::git_env())
+                .env(&python_env.0, &python_env.1)
+                .env_remove("PYTHONDONTWRITEBYTECODE")
+                .status()?;
+            anyhow::ensure!(status.success(), "pycache-guard wait failed");
+            Ok(())
+        }
+    };
+    // Caches for the first branch, as a user who has worked on it has.
+    corpus::run(&repo, "git", &["checkout", "-q", "one"])?;
+    let mut compile = bench.ours("rebuild --all", &repo, &["rebuild", "--all", "-q"]);
+    compile.env.push(python_env.clone());
+    crate::measure::run_once(&compile)?;
+    let no_hooks = format!("core.hooksPath={}", repo.join("no-hooks").display());
+    let script = |prefix: &str| format!("git {prefix} checkout -q two && git {prefix} checkout -q one");
+    let mut ours = bench.theirs("round trip with hooks", &repo, &["sh", "-c", &script("")]);
+    ours.env.push(python_env.clone());
+    let ours = ours.prepare(wait.clone());
+    let theirs =
+        bench.theirs("round trip without hooks", &repo, &["sh", "-c", &script(&format!("-c {no_hooks}"))]).prepare(wait);
+    let what = if bench.quick { "generated pair".to_string() } else { "sympy 1.12 ↔ 1.13.0".to_string() };
+    Ok(Row {
+        name: "checkout",
+        work: format!("`git checkout` round trip, {what}, {changed} changed modules each way"),
+        ours: "`git checkout`, hooks installed (compiling in the background)".into(),
+        theirs: "`git checkout`, `core.hooksPath` at an empty folder".into(),
+        comparison: bench.compare(&ours, &theirs, bench.rounds)?,
+        goal: Some(1.3),
+    })
 }

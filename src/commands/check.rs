@@ -34,8 +34,29 @@ struct Gathered {
     /// Sources the syntax check did not read, and why.
     skipped: Vec<(PathBuf, String)>,
     files_checked: usize,
+    /// With `--stats`: what the store of compiled code holds.
+    store: Option<StoreStats>,
     /// How the syntax check used the verdict cache, when it ran.
     verdicts: Option<VerdictReport>,
+}
+
+/// The store's line of `--stats`.
+#[derive(Clone, Copy, Serialize)]
+struct StoreStats {
+    entries: u64,
+    bytes: u64,
+    /// The size limit, 0 when the store is off.
+    limit: u64,
+}
+
+fn store_line(context: &Context, repo: &Repo) -> StoreStats {
+    match super::store_for(context, repo) {
+        Some(store) => {
+            let usage = store.usage();
+            StoreStats { entries: usage.entries, bytes: usage.bytes, limit: store.limit() }
+        }
+        None => StoreStats { entries: 0, bytes: 0, limit: 0 },
+    }
 }
 
 /// What `-v` says about the verdict cache.
@@ -152,6 +173,9 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         sort(&mut gathered.findings);
     }
     let style = context.path_style(&repo)?;
+    if args.stats {
+        gathered.store = Some(store_line(context, &repo));
+    }
     match args.format {
         Format::Human => print_human(context, &style, &gathered, args.stats),
         Format::Json => print_json(context, &scope, &gathered, args.stats)?,
@@ -354,7 +378,7 @@ fn rebuild_stale(context: &Context, scope: &Scope<'_>, stale: &[(BString, u8)]) 
     }
     let mut settings = crate::rebuild::Settings::new(scope.workdir.clone(), scope.location.clone(), &[]);
     settings.interpreters = scope.interpreters.clone();
-    let compiled = crate::rebuild::recompile_stale(&settings, &scope.index, stale);
+    let compiled = crate::rebuild::recompile_stale(&mut settings, &scope.index, stale);
     context.printer.info(format!("rebuilt {compiled} stale caches"));
 }
 
@@ -403,6 +427,21 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
     }
     if stats {
         lines.extend(stats_table(&gathered.stats, color));
+        if let Some(store) = gathered.store {
+            let limit = if store.limit == 0 {
+                "off".to_string()
+            } else {
+                format!("limit {}", crate::display::human_bytes(store.limit))
+            };
+            lines.push(format!(
+                "{}: {} {}, {} ({limit}; `pycache-guard clean --store` empties it)",
+                paint("store of compiled code", Tone::Heading, color),
+                store.entries,
+                if store.entries == 1 { "entry" } else { "entries" },
+                crate::display::human_bytes(store.bytes),
+            ));
+            lines.push(String::new());
+        }
     }
     let count = |severity| gathered.findings.iter().filter(|finding| finding.severity == severity).count();
     let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
@@ -467,6 +506,9 @@ struct JsonReport<'a> {
     summary: JsonSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<&'a Stats>,
+    /// With `--stats`: the store of compiled code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<StoreStats>,
 }
 
 #[derive(Serialize)]
@@ -523,6 +565,7 @@ fn print_json(context: &Context, scope: &Scope<'_>, gathered: &Gathered, stats: 
             interpreters: scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect(),
         },
         stats: stats.then_some(&gathered.stats),
+        store: gathered.store.filter(|_| stats),
     };
     context.printer.data(crate::display::json_terminal_safe(&serde_json::to_string_pretty(&report)?));
     Ok(())

@@ -18,6 +18,9 @@ use super::{Context, Refusal};
 /// Cleans the work tree (or PATHS), and the prefix tree with `--prefix`.
 pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
+    if args.store {
+        return clean_store(context, &repo, args.dry_run);
+    }
     let workdir = repo.workdir()?.to_path_buf();
     let mut roots = Vec::new();
     for (path, relative) in args.paths.iter().zip(super::repo_paths(context, &workdir, &args.paths)?) {
@@ -60,6 +63,29 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     }
     let outcome = cleaner.finish();
     report(context, &repo, args, outcome)
+}
+
+/// `clean --store`: empties the store of compiled code (whatever its size limit).
+fn clean_store(context: &Context, repo: &Repo, dry_run: bool) -> Result<ExitStatus> {
+    let store = crate::store::Store::new(repo.common_dir(), crate::store::DEFAULT_LIMIT);
+    let plural = |count: u64| if count == 1 { "1 entry".to_string() } else { format!("{count} entries") };
+    let (verb, usage) = if dry_run {
+        ("would remove", store.usage())
+    } else {
+        let usage = store.clear().map_err(|error| {
+            Refusal::new(
+                format!("cannot empty the store: {}", crate::display::sanitize_text(&error.to_string())),
+                format!("remove `{}` by hand", crate::display::sanitize_text(&store.path().display().to_string())),
+            )
+        })?;
+        ("removed", usage)
+    };
+    context.printer.info(format!(
+        "{verb} {} from the store ({})",
+        plural(usage.entries),
+        crate::display::human_bytes(usage.bytes)
+    ));
+    Ok(ExitStatus::Success)
 }
 
 /// Why a folder named on the command line is not cleaned: a symbolic link in

@@ -10,6 +10,7 @@ mod hook;
 mod install;
 mod rebuild;
 mod uninstall;
+mod wait;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,28 @@ impl Context {
         }
         Ok(PathStyle::new(workdir, user_dir))
     }
+}
+
+/// The store of compiled code for `repo` ([`crate::store`]), or `None` when
+/// `pycache-guard.storeSize` is 0. A value git cannot read as a size is
+/// warned about and the default used: a typo must not stop every rebuild.
+pub fn store_for(context: &Context, repo: &Repo) -> Option<crate::store::Store> {
+    let limit = match repo.config_values(crate::store::SIZE_KEY).last() {
+        None => crate::store::DEFAULT_LIMIT,
+        Some(text) => crate::store::parse_size(text).unwrap_or_else(|| {
+            context.printer.warning(format!(
+                "`{}` is not a size (`{}`); using {} MiB",
+                crate::store::SIZE_KEY,
+                crate::display::sanitize_text(text),
+                crate::store::DEFAULT_LIMIT >> 20,
+            ));
+            context
+                .printer
+                .hint(format!("set it with `git config {} 256m`, or 0 to turn the store off", crate::store::SIZE_KEY));
+            crate::store::DEFAULT_LIMIT
+        }),
+    };
+    (limit > 0).then(|| crate::store::Store::new(repo.common_dir(), limit))
 }
 
 /// Paths the user named, relative to the repository, or a refusal naming the
@@ -166,6 +189,7 @@ pub fn dispatch(command: Command, context: &Context) -> Result<ExitStatus> {
         Command::Forbid(args) => forbid::run(context, &forbid::Options::from(&args)),
         Command::Gitignore(args) => gitignore::run(context, &args),
         Command::Rebuild(args) => rebuild::run(context, &args),
+        Command::Wait(args) => wait::run(context, &args),
         Command::Check(args) => check::run(context, &args),
         Command::Clean(args) => clean::run(context, &args),
         Command::Completions(args) => completions::completions(context, &args),

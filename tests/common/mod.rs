@@ -125,17 +125,48 @@ impl TestEnv {
         self.git_in(&self.repo, args)
     }
 
-    /// Runs git in `dir` and asserts success.
+    /// Runs git in `dir` and asserts success; then waits for the rebuild its
+    /// hooks may have handed to the background ([`TestEnv::wait_in`]), so
+    /// that what the test reads next is what the hooks end with.
     #[track_caller]
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> Run {
-        let run = Run::from(self.command_in("git", dir).args(args).output().expect("git runs"));
+        let run = self.git_nowait_in(dir, args);
         assert_eq!(run.code, 0, "git {args:?} failed\n{}\n{}", run.stdout, run.stderr);
+        self.wait_in(dir);
         run
     }
 
-    /// Runs git in the repository and returns whatever happened.
+    /// Runs git in `dir` and returns at once, as a user's shell does: a
+    /// background rebuild may still be running. For tests of that window.
+    pub fn git_nowait_in(&self, dir: &Path, args: &[&str]) -> Run {
+        Run::from(self.command_in("git", dir).args(args).output().expect("git runs"))
+    }
+
+    /// Runs git in the repository and returns whatever happened, after
+    /// waiting for a background rebuild its hooks started.
     pub fn git_status(&self, args: &[&str]) -> Run {
-        Run::from(self.command_in("git", &self.repo).args(args).output().expect("git runs"))
+        let run = self.git_nowait_in(&self.repo, args);
+        self.wait_in(&self.repo);
+        run
+    }
+
+    /// `pycache-guard wait` in `dir`, when a hook of ours has run there (the
+    /// repository folder has our state folder). A minute at most: a rebuild
+    /// that never ends fails the test that waits for it.
+    #[track_caller]
+    pub fn wait_in(&self, dir: &Path) {
+        let git_dir = match std::fs::read_to_string(dir.join(".git")) {
+            Ok(pointer) => match pointer.trim_end().strip_prefix("gitdir: ") {
+                Some(path) => dir.join(path),
+                None => return,
+            },
+            Err(_) => dir.join(".git"),
+        };
+        if !git_dir.join("pycache-guard").is_dir() {
+            return;
+        }
+        let run = self.run_in(dir, &["wait", "--timeout", "60"]);
+        assert_eq!(run.code, 0, "pycache-guard wait failed\n{}\n{}", run.stdout, run.stderr);
     }
 
     /// Runs the binary in the repository.

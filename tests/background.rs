@@ -1,0 +1,314 @@
+//! The background rebuild (issue 14): a hook removes what would lie before
+//! git returns and compiles in a detached rebuild; `pycache-guard wait`
+//! blocks until that is done. These tests run git without waiting
+//! (`git_nowait_in`), as a user's shell does, and judge every cache by
+//! importlib's own rules: a cache that validates for source bytes it was
+//! not compiled from is a lie, whenever it is seen.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a test panics on what it cannot set up, prints what it measured, and sets up repositories and environments with std directly"
+)]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{TestEnv, python};
+
+/// Modules per branch: enough that the background rebuild is still at work
+/// when the test looks (an interpreter start, then a compile per module).
+const MODULES: usize = 120;
+
+/// Judges every `__pycache__` cache under the root by importlib's rules
+/// (`_validate_timestamp_pyc`, `_validate_hash_pyc`, unchecked hashes
+/// loaded as they are): `lie` when one validates for its source but its
+/// code is not the interpreter's own compile of those bytes; `missing` for
+/// a source without a cache. With `poll`, looks again until every source
+/// has a true cache or 60 s pass, and prints the counts over all rounds.
+const JUDGE: &str = r#"
+import importlib.util, marshal, os, sys, time
+root, poll = sys.argv[1], sys.argv[2] == "poll"
+def judge():
+    lies, missing, seen = [], 0, 0
+    del missed[:]
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            source = os.path.join(folder, name)
+            cache = importlib.util.cache_from_source(source)
+            try:
+                with open(cache, "rb") as handle:
+                    data = handle.read()
+                with open(source, "rb") as handle:
+                    code_bytes = handle.read()
+                stat = os.stat(source)
+            except FileNotFoundError:
+                missing += 1
+                missed.append(source)
+                continue
+            if data[:4] != importlib.util.MAGIC_NUMBER:
+                continue
+            flags = int.from_bytes(data[4:8], "little")
+            if flags == 0:
+                valid = (int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+                         and int.from_bytes(data[12:16], "little") == stat.st_size & 0xFFFFFFFF)
+            elif flags & 2:
+                valid = data[8:16] == importlib.util.source_hash(code_bytes)
+            else:
+                valid = True
+            if not valid:
+                missing += 1
+                missed.append(source + " (invalid)")
+                continue
+            seen += 1
+            if marshal.loads(data[16:]) != compile(code_bytes, source, "exec", dont_inherit=True):
+                lies.append(source)
+    return lies, missing, seen
+missed = []
+rounds, all_lies = 0, set()
+deadline = time.time() + 60
+while True:
+    lies, missing, seen = judge()
+    rounds += 1
+    all_lies.update(lies)
+    if not poll or missing == 0 or time.time() > deadline:
+        break
+print("lies=%d missing=%d seen=%d rounds=%d %s %s" % (len(all_lies), missing, seen, rounds, sorted(all_lies)[:3], sorted(missed)[:3]))
+"#;
+
+/// The counts [`JUDGE`] printed.
+#[derive(Debug)]
+struct Verdict {
+    lies: usize,
+    missing: usize,
+    text: String,
+}
+
+fn judge(env: &TestEnv, poll: bool) -> Verdict {
+    let run =
+        env.python(python::default(), &["-c", JUDGE, env.repo.to_str().unwrap(), if poll { "poll" } else { "once" }]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let field = |name: &str| -> usize {
+        let start = run.stdout.find(&format!("{name}=")).unwrap() + name.len() + 1;
+        run.stdout[start..].split(' ').next().unwrap().parse().unwrap()
+    };
+    Verdict { lies: field("lies"), missing: field("missing"), text: run.stdout.clone() }
+}
+
+/// A module of one branch: the same size on every branch, so that a
+/// timestamp cache of one branch's module validates for another's whenever
+/// git writes them in the same second.
+fn module(branch: char, index: usize) -> String {
+    let mut text = format!("V = '{branch}{index:04}'\n");
+    for line in 0..40 {
+        text.push_str(&format!("def f{line}(x):\n    return x * {line} + len(V)  # {branch}\n"));
+    }
+    text
+}
+
+/// Branches `a`, `b` and `c` of [`MODULES`] modules each, with the hooks
+/// installed, the interpreter named and background compiling in effect
+/// (`auto`, the default). `c` also deletes a package that `a` and `b` have.
+fn world() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.use_python(&python::default().path);
+    env.extra_env.retain(|(key, _)| key != "PYTHONDONTWRITEBYTECODE");
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n");
+    for branch in ['a', 'b', 'c'] {
+        if branch != 'a' {
+            env.git(&["checkout", "-q", "-b", &branch.to_string()]);
+        }
+        for index in 0..MODULES {
+            env.write(format!("pkg/m{index}.py"), module(branch, index));
+        }
+        if branch == 'c' {
+            std::fs::remove_dir_all(env.repo.join("gone")).unwrap();
+        } else {
+            env.write("gone/__init__.py", format!("G = '{branch}'\n"));
+        }
+        env.commit_all(&branch.to_string());
+        if branch == 'a' {
+            env.git(&["branch", "-m", "a"]);
+        }
+    }
+    env.git(&["checkout", "-q", "a"]);
+    env.install_hooks();
+    env
+}
+
+fn log(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.repo.join(".git/pycache-guard/rebuild.log")).unwrap_or_default()
+}
+
+/// Compiles the work tree as unchecked-hash caches, which importlib loads
+/// without looking at the source: after git rewrites the sources every one
+/// of them lies, until a hook removes it.
+fn unchecked_caches(env: &TestEnv) {
+    let run = env.python(
+        python::default(),
+        &["-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash", "pkg", "gone"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(judge(env, false).missing, 0);
+}
+
+/// Unchecked-hash caches (flags 1) written before their source: importlib
+/// loads them for the new source, so each is a lie. Read in a few
+/// milliseconds, so that the check comes before any background compile.
+fn old_unchecked(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = Vec::new();
+    for folder in [root.join("pkg"), root.join("gone")] {
+        let Ok(entries) = std::fs::read_dir(folder.join("__pycache__")) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.split('.').next() else { continue };
+            let data = std::fs::read(entry.path()).unwrap_or_default();
+            let (Ok(cache), Ok(source)) = (entry.metadata(), std::fs::metadata(folder.join(format!("{stem}.py"))))
+            else {
+                continue;
+            };
+            let older = (cache.mtime(), cache.mtime_nsec()) < (source.mtime(), source.mtime_nsec());
+            if data.len() >= 8 && data[4..8] == [1, 0, 0, 0] && older {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_hook_removes_what_would_lie_before_git_returns_and_compiles_later() {
+    let env = world();
+    unchecked_caches(&env);
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Right after git returns, and while the background rebuild works: never a lie.
+    // First, at once (before an interpreter could even start): no
+    // unchecked-hash cache older than its rewritten source is left.
+    assert_eq!(old_unchecked(&env.repo), Vec::<String>::new());
+    let window = judge(&env, true);
+    assert_eq!(window.lies, 0, "{}", window.text);
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    let log = log(&env);
+    assert!(log.contains("to compile in the background"), "{log}");
+    assert!(log.contains("background rebuild after "), "{log}");
+    assert!(!env.repo.join(".git/pycache-guard/pending").exists());
+}
+
+#[test]
+fn background_false_compiles_before_git_returns() {
+    let env = world();
+    env.git(&["config", "pycache-guard.background", "false"]);
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let verdict = judge(&env, false);
+    assert_eq!((verdict.lies, verdict.missing), (0, 0), "{}", verdict.text);
+    assert!(!log(&env).contains("in the background"), "{}", log(&env));
+}
+
+#[test]
+fn a_second_checkout_during_a_background_rebuild_ends_right_for_the_second() {
+    let env = world();
+    env.git(&["checkout", "-q", "b"]);
+    unchecked_caches(&env);
+    env.git_nowait_in(&env.repo, &["checkout", "-q", "a"]);
+    // The first background rebuild is at work (its interpreter is starting).
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "c"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(old_unchecked(&env.repo), Vec::<String>::new());
+    let window = judge(&env, true);
+    assert_eq!(window.lies, 0, "{}", window.text);
+    env.run(&["wait"]).expect_code(0);
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    assert!(
+        !env.repo.join("gone").exists(),
+        "the deleted package's caches stay: {:?}",
+        std::fs::read_dir(env.repo.join("gone")).map(|d| d.count())
+    );
+    let log = log(&env);
+    assert!(log.contains("after the background rebuild already running"), "{log}");
+}
+
+/// The detached rebuilds of this work tree, found by their command lines.
+fn background_pids(env: &TestEnv) -> Vec<i32> {
+    let repo = env.repo.to_str().unwrap();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
+        let named = args.windows(2).any(|pair| pair[0] == b"-C" && pair[1] == repo.as_bytes());
+        if named && args.contains(&&b"rebuild"[..]) && args.contains(&&b"--hook"[..]) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_killed_background_rebuild_is_finished_by_wait_and_never_lies() {
+    let env = world();
+    unchecked_caches(&env);
+    env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
+    // Every detached rebuild the checkout's hooks started (one works, the
+    // others wait for its lock), killed with its interpreter workers while
+    // the first is still at work.
+    let mut killed = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while killed == 0 || !background_pids(&env).is_empty() {
+        for pid in background_pids(&env) {
+            let status = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status().unwrap();
+            killed += usize::from(status.success());
+            while Path::new(&format!("/proc/{pid}/cmdline")).exists()
+                && std::fs::read(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.windows(3).any(|w| w == b") Z"))
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        assert!(Instant::now() < deadline, "no background rebuild to kill:\n{}", log(&env));
+    }
+    let window = judge(&env, false);
+    assert_eq!(window.lies, 0, "{}", window.text);
+    assert!(window.missing > 0, "the kill came too late to test anything: {}", window.text);
+    assert!(env.repo.join(".git/pycache-guard/pending").exists(), "killed with work left, yet nothing pending");
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    // A fresh hook after that: the record says what was done, and still nothing lies.
+    env.git(&["checkout", "-q", "c"]);
+    let fresh = judge(&env, false);
+    assert_eq!((fresh.lies, fresh.missing), (0, 0), "{}", fresh.text);
+}
+
+#[test]
+fn wait_gives_up_after_its_timeout_while_a_rebuild_holds_the_lock() {
+    let env = world();
+    // This test holding the lock stands for a rebuild that takes long.
+    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
+    lock.lock().unwrap();
+    let run = env.run(&["wait", "--timeout", "1"]);
+    lock.unlock().unwrap();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("still running after 1 s"), "{}", run.stderr);
+    env.run(&["wait", "--timeout", "5"]).expect_code(0);
+}
+
+#[test]
+fn wait_outside_a_repository_is_an_operational_failure() {
+    let env = TestEnv::empty();
+    let run = env.run(&["wait"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
