@@ -35,8 +35,11 @@ fn install_twice_changes_nothing() {
     let env = TestEnv::new();
     env.run(&["install"]).expect_code(0);
     let hook = hooks(&env).join("pre-commit");
+    // An mtime far in the past: a rewrite, however fast, would show as a new one.
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options().write(true).open(&hook).unwrap().set_modified(long_ago).unwrap();
     let before = (std::fs::read(&hook).unwrap(), std::fs::metadata(&hook).unwrap().modified().unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(before.1, long_ago);
     let run = env.run(&["install"]).expect_code(0);
     assert!(run.stderr.contains("already installed"), "{}", run.stderr);
     let after = (std::fs::read(&hook).unwrap(), std::fs::metadata(&hook).unwrap().modified().unwrap());
@@ -188,6 +191,14 @@ fn unknown_hook_name_is_a_usage_error_for_install_and_a_no_op_for_hook() {
     env.run(&["hook", "pre-push", "origin", "url"]).expect_code(0);
 }
 
+/// This machine's `PATH` without any folder that holds a `pycache-guard`:
+/// git and the tools the shim uses stay reachable wherever they live.
+fn path_without_the_binary() -> String {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let kept: Vec<_> = std::env::split_paths(&path).filter(|dir| !dir.join("pycache-guard").exists()).collect();
+    std::env::join_paths(kept).unwrap().into_string().unwrap()
+}
+
 #[test]
 fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
     let env = TestEnv::new();
@@ -201,7 +212,8 @@ fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
 
     // Without pycache-guard on PATH: a warning, and the commit is not broken.
     let mut command = env.command_in("git", &env.repo);
-    command.env("PATH", "/usr/local/bin:/usr/bin:/bin").args(["commit", "-q", "-m", "x"]);
+    let without_us = path_without_the_binary();
+    command.env("PATH", &without_us).args(["commit", "-q", "-m", "x"]);
     let run = Run::from(command.output().unwrap());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("pycache-guard: not found on PATH"), "{}", run.stderr);
@@ -211,9 +223,7 @@ fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
     env.git(&["add", "-A"]);
     let bin_dir = common::binary().parent().unwrap().to_path_buf();
     let mut command = env.command_in("git", &env.repo);
-    command
-        .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()))
-        .args(["commit", "-q", "-m", "y"]);
+    command.env("PATH", format!("{}:{without_us}", bin_dir.display())).args(["commit", "-q", "-m", "y"]);
     let run = Run::from(command.output().unwrap());
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("n.pyc (new)"), "{}", run.stderr);

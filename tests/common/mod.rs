@@ -8,6 +8,9 @@ pub mod python;
 pub mod setups;
 pub mod tools;
 
+#[allow(unused_imports, reason = "only the test binaries that need an interpreter use it")]
+pub(crate) use python::require_python;
+
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
