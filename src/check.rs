@@ -496,7 +496,9 @@ fn confirm(
             let tags: Vec<&str> = refused.iter().map(|(tag, _)| tag.as_str()).collect();
             // CPython gives line 0 for some errors (an unknown encoding);
             // the in-process finding then knows the line to show.
-            let (line, column) = if *line == 0 { (suspect.line, suspect.column) } else { (*line, *column) };
+            // Neither placing it (an error about the whole file): its start, never `:0:0`.
+            let (line, column) =
+                if *line == 0 { (suspect.line.max(1), suspect.column.max(1)) } else { (*line, (*column).max(1)) };
             run.findings.push(syntax_finding(task.source.clone(), message, line, column, &tags.join(", ")));
         }
         for (tag, outcome) in &outcomes {

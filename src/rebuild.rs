@@ -503,6 +503,14 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }
 
+/// [`crate::syntax::unplaced_position`] of a source the interpreter placed at line 0.
+fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
+    match crate::source::read(&settings.workdir, source) {
+        Ok(crate::source::Source::Bytes(bytes)) => crate::syntax::unplaced_position(&bytes),
+        _ => (1, 1),
+    }
+}
+
 /// Carries out a plan: removals first, then the pools, one interpreter after another.
 pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> Report {
     let roots = Roots::new(&settings.workdir, &settings.location);
@@ -546,6 +554,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                     compiled_sources.insert(job.source.clone());
                 }
                 Outcome::Syntax { line, column, message } => {
+                    let (line, column) = if line == 0 { unplaced_position(settings, &job.task.source) } else { (line, column) };
                     let problem = syntax.entry(job.source.clone()).or_insert_with(|| SyntaxProblem {
                         source: job.source.clone(),
                         tags: Vec::new(),

@@ -207,3 +207,39 @@ fn color_always_and_clicolor_force_colour_stdout_and_stderr_alike() {
     assert_eq!(report(&[("CLICOLOR_FORCE", "1")], &[]), (true, true), "CLICOLOR_FORCE colours both streams");
     assert_eq!(report(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]), (false, false), "--color never wins");
 }
+
+#[test]
+fn syntax_errors_have_a_real_line_and_column_and_the_label_of_the_exit_status() {
+    let mut env = TestEnv::new();
+    let python = common::require_python!();
+    env.use_python(&python.path);
+    // CPython places a BOM that contradicts the cookie at line 0; the cookie's line is shown.
+    env.write("bom_first_line.py", b"\xef\xbb\xbf# coding: latin-1\nX = 1\n");
+    env.write("bom_second_line.py", b"\xef\xbb\xbf#!/usr/bin/env python\n# coding: latin-1\nX = 1\n");
+    env.write("broken.py", "X = (\n");
+    env.commit_all("sources");
+    let expected = [("bom_first_line.py", 1), ("bom_second_line.py", 2), ("broken.py", 1)];
+
+    let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]).expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    for (name, line) in expected {
+        let finding = report["findings"].as_array().unwrap().iter().find(|f| f["path"] == name).expect(name);
+        assert_eq!(finding["line"], line, "{name}: {finding}");
+        assert!(finding["column"].as_u64().is_some_and(|column| column >= 1), "{name}: {finding}");
+        assert_eq!(finding["severity"], "error", "exit 1 goes with the label error: {finding}");
+    }
+    let human = env.run(&["check", "--select", "syntax-error"]).expect_code(1).stdout;
+    assert!(human.contains("bom_second_line.py:2:1: encoding problem"), "{human}");
+    assert!(!human.contains(":0:"), "{human}");
+
+    // An explicit rebuild exits 1 for them, so it labels them errors, each at its place.
+    let run = env.run(&["rebuild", "--all"]).expect_code(1);
+    for (name, line) in expected {
+        assert!(run.stderr.contains(&format!("error: {name}:{line}:")), "{name}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("warning: bom") && !run.stderr.contains(":0:"), "{}", run.stderr);
+    // A hook exits 0 whatever happened, so the same problems are warnings there.
+    let run = env.run(&["rebuild", "--hook", "--all"]).expect_code(0);
+    assert!(run.stderr.contains("warning: bom_first_line.py:1:1: encoding problem"), "{}", run.stderr);
+    assert!(!run.stderr.contains("error:"), "{}", run.stderr);
+}

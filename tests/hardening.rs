@@ -277,7 +277,7 @@ fn hostile_sources_are_reported_and_the_rest_is_done() {
     let run = env.run(&["rebuild", "--all"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     for name in ["binary.py", "nul.py", "bad_encoding.py", "invalid_utf8.py"] {
-        assert!(run.stderr.contains(&format!("warning: {name}:")), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("error: {name}:")), "{name}: {}", run.stderr);
     }
     assert!(env.repo.join(format!("__pycache__/good.{}.pyc", python.tag)).exists());
     assert!(env.repo.join(format!("__pycache__/big.{}.pyc", python.tag)).exists());

@@ -722,18 +722,23 @@ fn show_report(
     summary_wanted: bool,
     elapsed: Duration,
 ) -> ExitStatus {
+    // The label follows the exit status: a hook exits 0 whatever happened, so
+    // there these are warnings; a command exits 1 or 2 for them, so errors.
+    let report_line = |message: String| {
+        if options.hook { context.printer.warning(message) } else { context.printer.error(message) }
+    };
     for problem in &report.syntax {
-        // CPython gives line 0 for an error with no place (an unknown encoding): no `:0:0`.
-        let place = if problem.line == 0 { String::new() } else { format!(":{}:{}", problem.line, problem.column) };
-        context.printer.warning(format!(
-            "{}{place}: {} ({})",
+        report_line(format!(
+            "{}:{}:{}: {} ({})",
             style.show(&problem.source),
+            problem.line,
+            problem.column,
             crate::display::sanitize_text(&problem.message),
             problem.tags.join(", ")
         ));
     }
     for (path, message) in report.failures.iter().chain(&report.removed.errors) {
-        context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
+        report_line(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
     }
     let did_something = report.compiled > 0 || !report.removed.files.is_empty();
     if did_something && summary_wanted {
