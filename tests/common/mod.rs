@@ -6,6 +6,7 @@
 pub mod hook_repo;
 pub mod python;
 pub mod setups;
+pub mod snapshot;
 pub mod tools;
 
 #[allow(unused_imports, reason = "only the test binaries that need an interpreter use it")]
