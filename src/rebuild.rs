@@ -554,7 +554,8 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                     compiled_sources.insert(job.source.clone());
                 }
                 Outcome::Syntax { line, column, message } => {
-                    let (line, column) = if line == 0 { unplaced_position(settings, &job.task.source) } else { (line, column) };
+                    let (line, column) =
+                        if line == 0 { unplaced_position(settings, &job.task.source) } else { (line, column) };
                     let problem = syntax.entry(job.source.clone()).or_insert_with(|| SyntaxProblem {
                         source: job.source.clone(),
                         tags: Vec::new(),

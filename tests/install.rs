@@ -1,5 +1,6 @@
 //! Hook installation in every git situation: local and global
-//! `core.hooksPath`, worktrees, foreign hooks, hook managers, bare repositories.
+//! `core.hooksPath` (and an empty or `.` one, refused), worktrees, foreign
+//! hooks, hook managers, bare repositories, shared repositories.
 
 mod common;
 
@@ -227,4 +228,70 @@ fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
     let run = Run::from(command.output().unwrap());
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("n.pyc (new)"), "{}", run.stderr);
+}
+
+#[test]
+fn empty_core_hooks_path_is_refused_because_git_runs_no_hook() {
+    let env = TestEnv::new();
+    env.git(&["config", "--local", "core.hooksPath", ""]);
+    let run = env.run(&["install"]).expect_code(2);
+    assert!(run.stderr.contains("`core.hooksPath` is empty in your local git config"), "{}", run.stderr);
+    assert!(run.stderr.contains("git config --local --unset core.hooksPath"), "{}", run.stderr);
+    assert!(!hooks(&env).join("pre-commit").exists());
+    assert!(!env.repo.join("pre-commit").exists());
+    // What the refusal claims: git runs no hook, not even the default folder's.
+    std::fs::write(hooks(&env).join("pre-commit"), "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(hooks(&env).join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(env.git_status(&["commit", "-q", "--allow-empty", "-m", "x"]).code, 0, "git ran a hook");
+    // The fix it names works.
+    env.git(&["config", "--local", "--unset", "core.hooksPath"]);
+    std::fs::remove_file(hooks(&env).join("pre-commit")).unwrap();
+    env.run(&["install"]).expect_code(0);
+    assert!(hooks(&env).join("pre-commit").exists());
+}
+
+#[test]
+fn dot_core_hooks_path_is_refused_and_writes_nothing_into_the_work_tree() {
+    let env = TestEnv::new();
+    env.git(&["config", "--local", "core.hooksPath", "."]);
+    let sub = env.repo.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    for dir in [&env.repo, &sub] {
+        let run = env.run_in(dir, &["install"]).expect_code(2);
+        assert!(run.stderr.contains("`core.hooksPath` is `.` in your local git config"), "{}", run.stderr);
+        assert!(run.stderr.contains("git config --local core.hooksPath .git/hooks"), "{}", run.stderr);
+    }
+    let listing: Vec<_> = std::fs::read_dir(&env.repo).unwrap().flatten().map(|entry| entry.file_name()).collect();
+    assert_eq!(listing.len(), 2, "only .git and sub: {listing:?}");
+    // What the refusal claims: git cannot run a hook there, and the commit fails.
+    env.write("pre-commit", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(env.repo.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let commit = env.git_status(&["commit", "-q", "--allow-empty", "-m", "x"]);
+    assert_ne!(commit.code, 0, "git ran a hook at the top of the work tree: {}", commit.stderr);
+}
+
+#[test]
+fn shared_repository_shims_are_group_writable_as_git_makes_its_files() {
+    for (setting, mode) in [("group", 0o775), ("all", 0o775), ("0640", 0o750), ("umask", 0o755)] {
+        let env = TestEnv::new();
+        env.git(&["config", "core.sharedRepository", setting]);
+        // A foreign hook, moved aside, keeps its own mode.
+        std::fs::write(hooks(&env).join("post-merge"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(hooks(&env).join("post-merge"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        env.run(&["install"]).expect_code(0);
+        for entry in std::fs::read_dir(hooks(&env)).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let actual = entry.metadata().unwrap().permissions().mode() & 0o7777;
+            if name.ends_with(".sample") {
+                continue;
+            }
+            let expected = if name == "post-merge.pre-pycache-guard" { 0o700 } else { mode };
+            assert_eq!(actual, expected, "{setting}: {name} has mode {actual:o}");
+        }
+        // A later change of the setting is applied by the next install.
+        env.git(&["config", "core.sharedRepository", "umask"]);
+        let run = env.run(&["install"]).expect_code(0);
+        let pre_commit = std::fs::metadata(hooks(&env).join("pre-commit")).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(pre_commit, 0o755, "{setting} then umask: {}", run.stderr);
+    }
 }
