@@ -300,7 +300,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ID", value_parser = clap::builder::PossibleValuesParser::new(crate::check::IDS))]
     pub select: Vec<String>,
 
-    /// Add the bytecode footprint: files and bytes per top-level folder and per cache tag.
+    /// Add the bytecode footprint: files and bytes per package folder (at any depth) and per
+    /// cache tag, pytest's rewritten caches apart. With `--format human` or `json` only.
     #[arg(long)]
     pub stats: bool,
 

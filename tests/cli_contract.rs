@@ -243,3 +243,52 @@ fn syntax_errors_have_a_real_line_and_column_and_the_label_of_the_exit_status() 
     assert!(run.stderr.contains("warning: bom_first_line.py:1:1: encoding problem"), "{}", run.stderr);
     assert!(!run.stderr.contains("error:"), "{}", run.stderr);
 }
+
+#[test]
+fn stats_group_by_package_folder_at_any_depth_and_count_pytest_caches_apart() {
+    let env = TestEnv::new();
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
+    for source in ["src/pkg/__init__.py", "src/pkg/sub/deep.py", "src/pkg/sub/test_deep.py", "top.py"] {
+        env.write(source, "X = 1\n");
+    }
+    env.commit_all("sources");
+    env.write("src/pkg/__pycache__/__init__.cpython-312.pyc", [0u8; 100]);
+    env.write("src/pkg/sub/__pycache__/deep.cpython-312.pyc", [0u8; 200]);
+    env.write("src/pkg/sub/__pycache__/deep.cpython-313.pyc", [0u8; 300]);
+    env.write("src/pkg/sub/__pycache__/test_deep.cpython-312-pytest-8.3.2.pyc", [0u8; 400]);
+    env.write("__pycache__/top.cpython-312.pyc", [0u8; 50]);
+    let run = env.run(&["check", "--no-syntax", "--stats", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let table = |name: &str| -> Vec<(String, u64, u64)> {
+        let mut rows: Vec<(String, u64, u64)> = report["stats"][name]
+            .as_object()
+            .unwrap_or_else(|| panic!("no stats.{name}: {}", run.stdout))
+            .iter()
+            .map(|(key, value)| (key.clone(), value["files"].as_u64().unwrap(), value["bytes"].as_u64().unwrap()))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let row = |key: &str, files: u64, bytes: u64| (key.to_string(), files, bytes);
+    assert_eq!(table("by_folder"), [row(".", 1, 50), row("src/pkg", 1, 100), row("src/pkg/sub", 3, 900)]);
+    assert_eq!(table("by_tag"), [row("cpython-312", 3, 350), row("cpython-313", 1, 300), row("pytest", 1, 400)]);
+    let human = env.run(&["check", "--no-syntax", "--stats"]).stdout;
+    assert!(human.contains("  src/pkg/sub   "), "{human}");
+    assert!(human.contains("  pytest   "), "{human}");
+}
+
+#[test]
+fn stats_with_github_annotations_is_refused_not_dropped() {
+    let env = TestEnv::new();
+    env.write("m.py", "x = 1\n");
+    env.commit_all("m");
+    let run = env.run(&["check", "--stats", "--format", "github"]).expect_code(2);
+    assert!(
+        run.stderr.contains("error: `--stats` is a table, and GitHub annotations have no place for one"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--format json"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing half-done on stdout: {}", run.stdout);
+    env.run(&["check", "--stats", "--format", "json"]).expect_code(0);
+}

@@ -19,10 +19,12 @@ use crate::index::Index;
 use crate::interpreter::Interpreter;
 use crate::output::{Tone, paint};
 
-use super::Context;
+use super::{Context, Refusal};
 
 /// Version of the JSON document; bumped when a field changes meaning.
-pub const JSON_VERSION: u32 = 1;
+/// 2: `stats.by_folder` is keyed by the package folder at any depth, and
+/// `stats.by_tag` counts pytest's rewritten caches under `pytest`.
+pub const JSON_VERSION: u32 = 2;
 
 /// Everything one pass found.
 #[derive(Default)]
@@ -65,6 +67,13 @@ impl Scope<'_> {
 
 /// Runs the checks, applies `--fix`, and prints the report.
 pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
+    if args.stats && args.format == Format::Github {
+        return Err(Refusal::new(
+            "`--stats` is a table, and GitHub annotations have no place for one",
+            "use `--format json`, whose `stats` field holds the footprint, or run `check --stats` apart",
+        )
+        .into());
+    }
     let repo = Repo::discover()?;
     let workdir = repo.workdir()?.to_path_buf();
     let config = ProjectConfig::load(&workdir)?;
@@ -433,11 +442,13 @@ fn group_hints(style: &PathStyle, id: &str, group: &[&Finding]) -> Vec<String> {
 
 fn stats_table(stats: &Stats, color: bool) -> Vec<String> {
     let mut lines = vec![paint("bytecode footprint", Tone::Heading, color)];
+    let width = stats.by_folder.keys().chain(stats.by_tag.keys()).map(|key| key.chars().count()).max().unwrap_or(0);
+    let width = width.max(28);
     for (title, table) in [("folder", &stats.by_folder), ("cache tag", &stats.by_tag)] {
-        lines.push(format!("  {title:<28} {:>8} {:>12}", "files", "bytes"));
+        lines.push(format!("  {title:<width$} {:>8} {:>12}", "files", "bytes"));
         for (key, footprint) in table {
             lines.push(format!(
-                "  {:<28} {:>8} {:>12}",
+                "  {:<width$} {:>8} {:>12}",
                 crate::display::sanitize_text(key),
                 footprint.files,
                 crate::display::human_bytes(footprint.bytes)
