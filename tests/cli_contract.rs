@@ -292,3 +292,36 @@ fn stats_with_github_annotations_is_refused_not_dropped() {
     assert!(run.stdout.is_empty(), "nothing half-done on stdout: {}", run.stdout);
     env.run(&["check", "--stats", "--format", "json"]).expect_code(0);
 }
+
+#[test]
+fn a_bad_optimize_level_is_refused_when_the_config_is_read_not_per_file() {
+    let mut env = TestEnv::new();
+    let python = common::require_python!();
+    env.use_python(&python.path);
+    env.write("a.py", "A = 1\n");
+    env.write("b.py", "B = 1\n");
+    env.write("pyproject.toml", "[project]\nname = 'x'\n\n[tool.pycache-guard]\noptimize = [0, 3]\n");
+    env.commit_all("sources");
+    for args in [&["rebuild", "--all"][..], &["rebuild", "a.py"], &["check"]] {
+        let run = env.run(args).expect_code(2);
+        let errors: Vec<&str> = run.stderr.lines().filter(|line| line.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: one refusal, not one per file: {}", run.stderr);
+        assert!(errors[0].contains("pyproject.toml` at line 5, column 12"), "{args:?}: {}", errors[0]);
+        assert!(errors[0].contains("`optimize` takes a list of the levels 0, 1 and 2"), "{args:?}: {}", errors[0]);
+        assert!(errors[0].ends_with("not `3`"), "{args:?}: {}", errors[0]);
+    }
+    assert!(!env.repo.join("__pycache__").exists(), "nothing was compiled with a config that was refused");
+}
+
+#[test]
+fn toml_errors_give_the_line_and_column() {
+    let env = TestEnv::new();
+    env.write("m.py", "x = 1\n");
+    env.write("pyproject.toml", "[project]\nname = 'x'\n[tool.pycache-guard]\nallow = ['a.pyc'\n");
+    env.commit_all("m");
+    let run = env.run(&["check", "--no-syntax"]).expect_code(2);
+    assert!(run.stderr.contains("pyproject.toml` at line 4, column 17: "), "{}", run.stderr);
+    env.write("pyproject.toml", "[tool.pycache-guard]\nallow = []\nbackground = 'yes'\n");
+    let run = env.run(&["check", "--no-syntax"]).expect_code(2);
+    assert!(run.stderr.contains("pyproject.toml` at line 3, column 14: "), "{}", run.stderr);
+}
