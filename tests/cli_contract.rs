@@ -325,3 +325,44 @@ fn toml_errors_give_the_line_and_column() {
     let run = env.run(&["check", "--no-syntax"]).expect_code(2);
     assert!(run.stderr.contains("pyproject.toml` at line 3, column 14: "), "{}", run.stderr);
 }
+
+#[test]
+fn quiet_prints_only_errors() {
+    let mut env = TestEnv::new();
+    let python = common::require_python!();
+    env.use_python(&python.path);
+    env.extra_env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+    env.write("m.py", "x = 1\n");
+    env.write("bad.py", "def f(:\n");
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
+    env.commit_all("sources");
+    env.write("gone/__pycache__/g.cpython-312.pyc", "an orphan: a warning");
+
+    // check: the error findings with their hints; no warning, note or summary.
+    let run = env.run(&["-q", "check"]).expect_code(1);
+    assert!(run.stdout.starts_with("error[syntax-error]: 1 finding\n  bad.py:1:"), "{}", run.stdout);
+    for absent in ["warning[", "info[", "check failed", "orphan"] {
+        assert!(!run.stdout.contains(absent), "-q check printed {absent:?}:\n{}", run.stdout);
+    }
+    assert_eq!(run.stderr, "");
+    // Without -q the same run shows the rest, so the test above can fail.
+    let loud = env.run(&["check"]).expect_code(1);
+    assert!(
+        loud.stdout.contains("warning[orphan-bytecode]") && loud.stdout.contains("check failed"),
+        "{}",
+        loud.stdout
+    );
+
+    // rebuild: the syntax error, not the PYTHONDONTWRITEBYTECODE warning.
+    let run = env.run(&["-q", "rebuild", "--all"]).expect_code(1);
+    assert_eq!(run.stderr.lines().collect::<Vec<_>>().len(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: bad.py:1:"), "{}", run.stderr);
+    assert!(env.run(&["rebuild", "--all"]).stderr.contains("warning: PYTHONDONTWRITEBYTECODE"));
+
+    // Commands that succeed say nothing at all.
+    for args in [&["-q", "install"][..], &["-q", "gitignore"], &["-q", "clean"], &["-q", "uninstall"]] {
+        let run = env.run(args);
+        assert!(run.code <= 1, "{args:?}: {}", run.stderr);
+        assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""), "{args:?}");
+    }
+}

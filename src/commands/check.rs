@@ -17,7 +17,7 @@ use crate::exit::ExitStatus;
 use crate::git::Repo;
 use crate::index::Index;
 use crate::interpreter::Interpreter;
-use crate::output::{Tone, paint};
+use crate::output::{Tone, Verbosity, paint};
 
 use super::{Context, Refusal};
 
@@ -383,9 +383,12 @@ fn location(style: &PathStyle, finding: &Finding) -> String {
 
 fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats: bool) {
     let color = context.printer.stdout_color();
+    // `-q` prints only errors: the error-severity findings, with their hints, and no summary.
+    let quiet = context.printer.verbosity() == Verbosity::Quiet;
+    let shown = |finding: &&Finding| !quiet || finding.severity == Severity::Error;
     let mut lines = Vec::new();
     for id in check::IDS {
-        let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).collect();
+        let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).filter(shown).collect();
         let Some(first) = group.first() else { continue };
         lines.push(format!(
             "{}[{id}]: {}",
@@ -401,6 +404,12 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
             lines.push(format!("  {} {hint}", paint("hint:", Tone::Note, color)));
         }
         lines.push(String::new());
+    }
+    if quiet {
+        if !lines.is_empty() {
+            context.printer.data(lines.join("\n").trim_end());
+        }
+        return;
     }
     if stats {
         lines.extend(stats_table(&gathered.stats, color));
