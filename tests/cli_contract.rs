@@ -366,3 +366,41 @@ fn quiet_prints_only_errors() {
         assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""), "{args:?}");
     }
 }
+
+#[test]
+fn verbose_explains_the_interpreter_the_changed_set_and_what_was_skipped() {
+    let mut env = TestEnv::new();
+    let python = common::require_python!();
+    env.use_python(&python.path);
+    env.write("pyproject.toml", "[tool.pycache-guard]\nexclude = [\"generated/*\"]\n");
+    env.write("a.py", "A = 1\n");
+    env.write("generated/g.py", "G = 1\n");
+    env.commit_all("one");
+    env.write("a.py", "A = 2\n");
+    env.commit_all("two");
+
+    let run = env.run(&["-v", "rebuild", "--all"]).expect_code(0);
+    let why_interpreter = format!("(Python {}.{}", python.version.0, python.version.1);
+    assert!(
+        run.stderr.contains(&why_interpreter) && run.stderr.contains("from `PYCACHE_GUARD_PYTHON`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("what to rebuild: every tracked source (`--all`"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 sources selected, 1 to compile"), "{}", run.stderr);
+    assert!(run.stderr.contains("skipped generated/g.py: matches `exclude`"), "{}", run.stderr);
+
+    let run = env.run(&["-v", "rebuild", "--since", "HEAD~1", "--dry-run"]).expect_code(0);
+    assert!(run.stderr.contains("what to rebuild: the files git changed between "), "{}", run.stderr);
+    assert!(run.stderr.contains("1 source selected, 1 to compile"), "{}", run.stderr);
+    let run = env.run(&["-v", "rebuild", "a.py", "--dry-run"]).expect_code(0);
+    assert!(run.stderr.contains("what to rebuild: the tracked sources under the path named"), "{}", run.stderr);
+    let run = env.run(&["-v", "rebuild"]).expect_code(0);
+    assert!(run.stderr.contains("every cache in that selection is current"), "{}", run.stderr);
+
+    // Without -v, none of it.
+    let run = env.run(&["rebuild", "--all"]).expect_code(0);
+    assert!(!run.stderr.contains("what to rebuild") && !run.stderr.contains("skipped"), "{}", run.stderr);
+    let run = env.run(&["-v", "check", "--no-syntax"]);
+    assert!(run.stderr.contains("skipping the checks syntax-error (`--no-syntax`)"), "{}", run.stderr);
+}

@@ -82,6 +82,11 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     if args.no_syntax {
         selected.remove("syntax-error");
     }
+    let skipped: Vec<&str> = check::IDS.iter().copied().filter(|id| !selected.contains(id)).collect();
+    if !skipped.is_empty() {
+        let why = if args.select.is_empty() { "`--no-syntax`" } else { "not in `--select`" };
+        context.printer.verbose(format!("skipping the checks {} ({why})", skipped.join(", ")));
+    }
     let prefixes = super::repo_paths(context, &workdir, &args.paths)?;
     let _lock = if args.fix { Some(crate::state::Lock::acquire(repo.git_dir())?) } else { None };
     let index = Index::load(&repo.index_location())?;
