@@ -47,6 +47,13 @@ fn install_output_and_the_shims_it_writes() {
     env.write(".git/hooks/pre-commit", "#!/bin/sh\necho theirs\n");
     cmd_snapshot!(env, "install_over_a_foreign_hook", ["install"]);
     cmd_snapshot!(env, "uninstall_restoring_a_foreign_hook", ["uninstall"]);
+
+    // The refusals, each with the command that fixes it.
+    let env = TestEnv::new();
+    env.git(&["config", "core.hooksPath", ""]);
+    cmd_snapshot!(env, "install_refuses_an_empty_hooks_path", ["install"]);
+    env.git(&["config", "core.hooksPath", "."]);
+    cmd_snapshot!(env, "install_refuses_the_work_tree_as_hooks_path", ["install"]);
 }
 
 #[test]

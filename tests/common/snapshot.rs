@@ -4,8 +4,8 @@
 //! a fresh machine, under load, and with other interpreters installed.
 //!
 //! Filtered: the test's temporary folder and the home inside it, the binary's
-//! path, interpreter paths, CPython versions and cache tags, durations, and
-//! the crate's version. Everything else (wording, order, hints, exit codes)
+//! path, interpreter paths, CPython versions and cache tags, commit ids,
+//! durations, and the crate's version. Everything else (wording, order, hints, exit codes)
 //! is pinned. Write or update a snapshot with `INSTA_UPDATE=always cargo test
 //! --test NAME`, then read the diff before committing it.
 
@@ -36,6 +36,9 @@ pub fn filters(env: &TestEnv) -> Vec<(String, String)> {
         (r"(/[^\s`'/]+)+/python3?(\.\d+)?\b".to_string(), "[PYTHON]"),
         (r"Python [23]\.\d+\.\d+[^\s,)]*".to_string(), "Python [X.Y.Z]"),
         (r"\bcpython-3\d+\b".to_string(), "cpython-3XX"),
+        // Commit ids: commits made by a test carry the time they were made.
+        (r"\b[0-9a-f]{40}\b".to_string(), "[COMMIT]"),
+        (r"\b[0-9a-f]{12}\b".to_string(), "[COMMIT]"),
         // Durations: `in 0.1s`, `12 ms`, `1.5 s`.
         (r"\b\d+(\.\d+)?\s?(ms|µs|s)\b".to_string(), "[TIME]"),
         (format!(r"\b{}\b", regex_escape(env!("CARGO_PKG_VERSION"))), "[VERSION]"),
