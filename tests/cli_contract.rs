@@ -404,3 +404,28 @@ fn verbose_explains_the_interpreter_the_changed_set_and_what_was_skipped() {
     let run = env.run(&["-v", "check", "--no-syntax"]);
     assert!(run.stderr.contains("skipping the checks syntax-error (`--no-syntax`)"), "{}", run.stderr);
 }
+
+#[test]
+fn color_always_and_clicolor_force_also_agree_for_help_and_usage_errors() {
+    let env = TestEnv::new();
+    let colored = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut command = env.command_in(common::binary(), &env.repo);
+        command.args(args);
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let run = common::Run::from(command.output().expect("runs"));
+        (run.stdout.contains("\u{1b}["), run.stderr.contains("\u{1b}["))
+    };
+    let help = ["--help"];
+    let usage_error = ["check", "--no-such-option"];
+    assert_eq!(colored(&[], &help), (false, false));
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "1")], &help), (true, false), "CLICOLOR_FORCE colours help");
+    assert_eq!(colored(&[], &["--color", "always", "--help"]), (true, false), "--color always colours help");
+    assert_eq!(colored(&[], &["--color=always", "check", "--help"]), (true, false));
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "1")], &usage_error), (false, true), "CLICOLOR_FORCE colours errors");
+    let always_error = ["--color", "always", "check", "--no-such-option"];
+    assert_eq!(colored(&[], &always_error), (false, true), "--color always colours errors");
+    let never = ["--color", "never", "--help"];
+    assert_eq!(colored(&[("CLICOLOR_FORCE", "1")], &never), (false, false), "--color never wins");
+}
