@@ -466,8 +466,9 @@ fn syntax_finding(path: PathBuf, message: &str, line: u32, column: u32, who: &st
         id: "syntax-error",
         severity: Severity::Error,
         path: Some(path),
-        line: (line > 0).then_some(line),
-        column: (column > 0).then_some(column),
+        // An error about the whole file (CPython's line 0) is shown at its start: never `:0:0`.
+        line: Some(line.max(1)),
+        column: Some(column.max(1)),
         message: format!("{message} ({who})"),
         hint: "fix the source; `python -m py_compile` on the file shows the same error".into(),
     }
@@ -503,9 +504,9 @@ fn confirm(
             let tags: Vec<&str> = refused.iter().map(|(tag, _)| tag.as_str()).collect();
             // CPython gives line 0 for some errors (an unknown encoding);
             // the in-process finding then knows the line to show.
-            // Neither placing it (an error about the whole file): its start, never `:0:0`.
-            let (line, column) =
-                if *line == 0 { (suspect.line.max(1), suspect.column.max(1)) } else { (*line, (*column).max(1)) };
+            // CPython gives line 0 for some errors (a BOM against the cookie);
+            // the in-process finding then knows the line to show.
+            let (line, column) = if *line == 0 { (suspect.line, suspect.column) } else { (*line, *column) };
             run.findings.push(syntax_finding(task.source.clone(), message, line, column, &tags.join(", ")));
         }
         for (tag, outcome) in &outcomes {

@@ -429,3 +429,24 @@ fn color_always_and_clicolor_force_also_agree_for_help_and_usage_errors() {
     let never = ["--color", "never", "--help"];
     assert_eq!(colored(&[("CLICOLOR_FORCE", "1")], &never), (false, false), "--color never wins");
 }
+
+#[test]
+fn unconfirmed_syntax_errors_without_an_interpreter_still_have_a_place() {
+    let mut env = TestEnv::new();
+    env.without_python();
+    env.write("bom.py", b"\xef\xbb\xbf#!/usr/bin/env python\n# coding: latin-1\nX = 1\n");
+    env.write("parens.py", format!("x = {}1{}\n", "(".repeat(300), ")".repeat(300)));
+    env.commit_all("sources");
+    let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]).expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{}", run.stdout);
+    for finding in findings {
+        let line = finding["line"].as_u64().unwrap_or_else(|| panic!("no line: {finding}"));
+        let column = finding["column"].as_u64().unwrap_or_else(|| panic!("no column: {finding}"));
+        assert!(line >= 1 && column >= 1, "{finding}");
+        assert!(finding["message"].as_str().unwrap().contains("unconfirmed"), "{finding}");
+    }
+    let bom = findings.iter().find(|finding| finding["path"] == "bom.py").unwrap();
+    assert_eq!((bom["line"].as_u64(), bom["column"].as_u64()), (Some(2), Some(1)), "the cookie's line: {bom}");
+}
