@@ -295,3 +295,35 @@ fn shared_repository_shims_are_group_writable_as_git_makes_its_files() {
         assert_eq!(pre_commit, 0o755, "{setting} then umask: {}", run.stderr);
     }
 }
+
+#[test]
+fn check_reports_the_hooks_missing_where_git_cannot_run_them() {
+    let env = TestEnv::new();
+    env.install_hooks();
+    let finding = |env: &TestEnv| {
+        let run = env.run(&["check", "--no-syntax", "--select", "hooks-missing", "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(finding(&env), Vec::<String>::new(), "installed, so nothing is missing");
+    // Our shims are still in .git/hooks, but git runs none of them.
+    env.git(&["config", "core.hooksPath", ""]);
+    let found = finding(&env);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("`core.hooksPath` is empty"), "{found:?}");
+    // Shims at the top of the work tree, where git cannot start them.
+    for entry in std::fs::read_dir(hooks(&env)).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().ends_with(".sample") {
+            std::fs::copy(entry.path(), env.repo.join(entry.file_name())).unwrap();
+        }
+    }
+    env.git(&["config", "core.hooksPath", "."]);
+    let found = finding(&env);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("`core.hooksPath` is `.`"), "{found:?}");
+}

@@ -171,10 +171,24 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.failures.extend(run.failures);
         out.skipped.extend(run.skipped);
     }
-    if scope.wants("hooks-missing")
-        && let Ok(hooks) = scope.repo.hooks_dir()
-    {
-        out.findings.extend(check::hooks_missing(&scope.workdir, &hooks));
+    if scope.wants("hooks-missing") {
+        match super::install::hooks_dir_git_runs(scope.repo, &scope.workdir) {
+            Ok(hooks) => out.findings.extend(check::hooks_missing(&scope.workdir, &hooks)),
+            // A `core.hooksPath` git runs no hook from: whatever is installed, none runs.
+            Err(error) => {
+                if let Some(refusal) = error.downcast_ref::<Refusal>() {
+                    out.findings.push(Finding {
+                        id: "hooks-missing",
+                        severity: Severity::Info,
+                        path: None,
+                        line: None,
+                        column: None,
+                        message: format!("no pycache-guard hook runs: {}", refusal.message),
+                        hint: refusal.hint.clone(),
+                    });
+                }
+            }
+        }
     }
     sort(&mut out.findings);
     Ok(out)

@@ -60,7 +60,7 @@ pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
 /// all), or one naming the top of the work tree (`.`), where the shims would
 /// be files a commit could add and git cannot start them (it looks a bare
 /// `pre-commit` up on `PATH` and fails the commit).
-fn hooks_dir_git_runs(repo: &Repo, workdir: &Path) -> Result<std::path::PathBuf> {
+pub(super) fn hooks_dir_git_runs(repo: &Repo, workdir: &Path) -> Result<std::path::PathBuf> {
     let configured = repo.config_with_scope("core.hooksPath")?;
     if let Some((scope, value)) = &configured
         && value.is_empty()
