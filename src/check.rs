@@ -10,6 +10,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bstr::{BString, ByteSlice};
 
@@ -17,7 +18,9 @@ use crate::artifact::{self, CacheLocation, CachedFile};
 use crate::config::AllowList;
 use crate::index::Index;
 use crate::rebuild;
+use crate::source::Stamp;
 use crate::sweep;
+use crate::verdict;
 use crate::walk;
 
 /// How bad a finding is.
@@ -360,23 +363,52 @@ pub struct SyntaxRun {
     pub failures: Vec<(PathBuf, String)>,
     /// Files deliberately not read (not regular, outside the work tree, too large): `(file, why)`.
     pub skipped: Vec<(PathBuf, String)>,
+    /// How the verdicts were reached.
+    pub cost: SyntaxCost,
 }
+
+/// How many files needed which work: what makes a warm `check` cheap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyntaxCost {
+    /// Verdicts found by the file's stamp: not read at all.
+    pub by_stamp: usize,
+    /// Verdicts found by the bytes' digest: read and hashed, not parsed.
+    pub by_content: usize,
+    /// Files parsed in-process.
+    pub parsed: usize,
+}
+
+/// The Python version the in-process parser judges for: the oldest interpreter's.
+pub fn syntax_target(interpreters: &[crate::interpreter::Interpreter]) -> (u32, u32) {
+    interpreters.iter().map(|interpreter| interpreter.info.major_minor()).min().unwrap_or((3, 13))
+}
+
+/// Where a suspect's verdict goes once the interpreters have spoken.
+type Memo = Option<(verdict::Digest, Option<verdict::StampKey>)>;
 
 /// Checks `sources` in-process on `threads` threads; whatever is rejected goes
 /// to every interpreter in one batch, and only their verdict is reported.
 /// Sources that are not regular files inside the work tree, or too large, are
-/// not read (see [`crate::source`]).
+/// not read (see [`crate::source`]). With a `cache`, a verdict already reached
+/// for the same stamp or the same bytes is reused, and every verdict reached
+/// goes to `learned`.
 pub fn check_syntax(
     workdir: &Path,
     sources: &[BString],
     interpreters: &[crate::interpreter::Interpreter],
-    threads: usize,
-    timeout: std::time::Duration,
+    settings: (usize, std::time::Duration),
+    cache: Option<&verdict::Cache>,
+    learned: &verdict::Learned,
 ) -> SyntaxRun {
-    let version = interpreters.iter().map(|interpreter| interpreter.info.major_minor()).min().unwrap_or((3, 13));
+    let (threads, timeout) = settings;
+    let version = syntax_target(interpreters);
     let canonical = workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let suspects: Mutex<Vec<(usize, crate::syntax::Problem)>> = Mutex::new(Vec::new());
+    // Stamps younger than this may still change unseen (see `verdict`).
+    let settled_before = crate::record::now_nanos() - verdict::SETTLED_NANOS;
+    let next = AtomicUsize::new(0);
+    let (by_stamp, by_content, parsed) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let suspects: Mutex<Vec<(usize, crate::syntax::Problem, Memo)>> = Mutex::new(Vec::new());
+    let reused: Mutex<Vec<(usize, verdict::Verdict)>> = Mutex::new(Vec::new());
     let unreadable: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
     let skipped: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
     let budget = crate::source::ByteBudget::new(crate::source::IN_PROCESS_LIMIT);
@@ -385,26 +417,64 @@ pub fn check_syntax(
             list.push((path, message));
         }
     };
+    let reuse = |at: usize, verdict: &verdict::Verdict, counter: &AtomicUsize| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if *verdict != verdict::Verdict::Clean
+            && let Ok(mut list) = reused.lock()
+        {
+            list.push((at, verdict.clone()));
+        }
+    };
     let work = || {
         loop {
-            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let at = next.fetch_add(1, Ordering::Relaxed);
             let Some(source) = sources.get(at) else { break };
             let path = crate::paths::in_workdir(workdir, source);
-            let problem = match crate::source::read(&canonical, &path) {
-                Ok(crate::source::Source::Bytes(bytes)) => {
+            // One lstat: the same stamp at the same path means the same bytes.
+            if let Some(cache) = cache
+                && let Ok(metadata) = std::fs::symlink_metadata(&path)
+                && metadata.is_file()
+                && let Some((digest, verdict)) = cache.by_stamp(cache.stamp_key(source, &Stamp::of(&metadata)))
+            {
+                learned.kept(*digest);
+                reuse(at, verdict, &by_stamp);
+                continue;
+            }
+            let (problem, memo) = match crate::source::read(&canonical, &path) {
+                Ok(crate::source::Source::Bytes { bytes, stamp }) => {
+                    let memo = cache.map(|cache| {
+                        let settled = stamp.filter(|stamp| stamp.latest() < settled_before);
+                        (verdict::digest(&bytes), settled.map(|stamp| cache.stamp_key(source, &stamp)))
+                    });
+                    if let (Some(cache), Some((digest, stamp))) = (cache, memo)
+                        && let Some(verdict) = cache.by_digest(&digest)
+                    {
+                        learned.reused(digest, stamp);
+                        reuse(at, verdict, &by_content);
+                        continue;
+                    }
+                    parsed.fetch_add(1, Ordering::Relaxed);
                     match budget.run(bytes.len() as u64, || crate::syntax::check(&bytes, version)) {
-                        crate::syntax::Verdict::Accepted => continue,
-                        crate::syntax::Verdict::Suspect(problem) => problem,
+                        crate::syntax::Verdict::Accepted => {
+                            if let Some((digest, stamp)) = memo {
+                                learned.verdict(digest, verdict::Verdict::Clean, stamp);
+                            }
+                            continue;
+                        }
+                        crate::syntax::Verdict::Suspect(problem) => (problem, memo),
                     }
                 }
-                Ok(crate::source::Source::ForInterpreter { size }) => crate::syntax::Problem {
-                    line: 0,
-                    column: 0,
-                    message: format!(
-                        "{} MiB is too large for the in-process parser, so it needs the interpreter",
-                        size.div_ceil(1 << 20)
-                    ),
-                },
+                Ok(crate::source::Source::ForInterpreter { size }) => (
+                    crate::syntax::Problem {
+                        line: 0,
+                        column: 0,
+                        message: format!(
+                            "{} MiB is too large for the in-process parser, so it needs the interpreter",
+                            size.div_ceil(1 << 20)
+                        ),
+                    },
+                    None,
+                ),
                 Ok(crate::source::Source::Skipped(why)) => {
                     push(&skipped, path, format!("not checked for syntax: {why}"));
                     continue;
@@ -416,7 +486,7 @@ pub fn check_syntax(
                 }
             };
             if let Ok(mut list) = suspects.lock() {
-                list.push((at, problem));
+                list.push((at, problem, memo));
             }
         }
     };
@@ -432,36 +502,48 @@ pub fn check_syntax(
         }
     });
     let mut suspects = suspects.into_inner().unwrap_or_default();
-    suspects.sort_by_key(|(at, _)| *at);
+    suspects.sort_by_key(|(at, _, _)| *at);
     let mut run = SyntaxRun {
         checked: sources.len(),
         suspects: suspects.len(),
         failures: unreadable.into_inner().unwrap_or_default(),
         skipped: skipped.into_inner().unwrap_or_default(),
+        cost: SyntaxCost {
+            by_stamp: by_stamp.into_inner(),
+            by_content: by_content.into_inner(),
+            parsed: parsed.into_inner(),
+        },
         ..SyntaxRun::default()
     };
+    for (at, found) in reused.into_inner().unwrap_or_default() {
+        if let verdict::Verdict::Refused { line, column, message } = found {
+            run.findings.push(syntax_finding(crate::paths::in_workdir(workdir, &sources[at]), message, line, column));
+        }
+    }
     if interpreters.is_empty() {
-        for (at, problem) in suspects {
+        for (at, problem, memo) in suspects {
             let path = crate::paths::in_workdir(workdir, &sources[at]);
             if crate::syntax::is_undecided(&problem) {
                 run.failures.push((path, format!("not checked: {} and no interpreter is available", problem.message)));
-            } else {
-                run.findings.push(syntax_finding(
-                    path,
-                    &problem.message,
-                    problem.line,
-                    problem.column,
-                    "unconfirmed: no interpreter to ask",
-                ));
+                continue;
             }
+            let message = format!("{} (unconfirmed: no interpreter to ask)", problem.message);
+            learn_refusal(learned, memo, problem.line, problem.column, &message);
+            run.findings.push(syntax_finding(path, message, problem.line, problem.column));
         }
         return run;
     }
-    confirm(workdir, sources, &suspects, interpreters, timeout, &mut run);
+    confirm(workdir, sources, &suspects, interpreters, timeout, learned, &mut run);
     run
 }
 
-fn syntax_finding(path: PathBuf, message: &str, line: u32, column: u32, who: &str) -> Finding {
+fn learn_refusal(learned: &verdict::Learned, memo: Memo, line: u32, column: u32, message: &str) {
+    if let Some((digest, stamp)) = memo {
+        learned.verdict(digest, verdict::Verdict::Refused { line, column, message: message.to_string() }, stamp);
+    }
+}
+
+fn syntax_finding(path: PathBuf, message: String, line: u32, column: u32) -> Finding {
     Finding {
         id: "syntax-error",
         severity: Severity::Error,
@@ -469,24 +551,27 @@ fn syntax_finding(path: PathBuf, message: &str, line: u32, column: u32, who: &st
         // An error about the whole file (CPython's line 0) is shown at its start: never `:0:0`.
         line: Some(line.max(1)),
         column: Some(column.max(1)),
-        message: format!("{message} ({who})"),
+        message,
         hint: "fix the source; `python -m py_compile` on the file shows the same error".into(),
     }
 }
 
-/// Asks every interpreter about the suspects; a file is reported when one refuses it.
+/// Asks every interpreter about the suspects; a file is reported when one
+/// refuses it. A verdict every interpreter gave is learned; one that met an
+/// error or a failed worker is not.
 fn confirm(
     workdir: &Path,
     sources: &[BString],
-    suspects: &[(usize, crate::syntax::Problem)],
+    suspects: &[(usize, crate::syntax::Problem, Memo)],
     interpreters: &[crate::interpreter::Interpreter],
     timeout: std::time::Duration,
+    learned: &verdict::Learned,
     run: &mut SyntaxRun,
 ) {
     use crate::compile::{Op, Outcome, Task, WorkerSpec};
     let tasks: Vec<Task> = suspects
         .iter()
-        .map(|(at, _)| Task { source: crate::paths::in_workdir(workdir, &sources[*at]), op: Op::Check })
+        .map(|(at, _, _)| Task { source: crate::paths::in_workdir(workdir, &sources[*at]), op: Op::Check })
         .collect();
     let mut verdicts: Vec<Vec<(String, Outcome)>> = vec![Vec::new(); tasks.len()];
     for interpreter in interpreters {
@@ -497,22 +582,30 @@ fn confirm(
             slot.push((interpreter.info.cache_tag.clone(), outcome));
         }
     }
-    for ((task, outcomes), (_, suspect)) in tasks.into_iter().zip(verdicts).zip(suspects) {
-        let refused: Vec<&(String, Outcome)> =
-            outcomes.iter().filter(|(_, outcome)| matches!(outcome, Outcome::Syntax { .. })).collect();
-        if let Some((_, Outcome::Syntax { line, column, message })) = refused.first() {
-            let tags: Vec<&str> = refused.iter().map(|(tag, _)| tag.as_str()).collect();
-            // CPython gives line 0 for some errors (an unknown encoding);
-            // the in-process finding then knows the line to show.
-            // CPython gives line 0 for some errors (a BOM against the cookie);
-            // the in-process finding then knows the line to show.
-            let (line, column) = if *line == 0 { (suspect.line, suspect.column) } else { (*line, *column) };
-            run.findings.push(syntax_finding(task.source.clone(), message, line, column, &tags.join(", ")));
-        }
+    for ((task, outcomes), (_, suspect, memo)) in tasks.into_iter().zip(verdicts).zip(suspects) {
+        let mut failed = false;
         for (tag, outcome) in &outcomes {
             if let Outcome::Error(message) | Outcome::WorkerFailed(message) = outcome {
                 run.failures.push((task.source.clone(), format!("{tag}: {message}")));
+                failed = true;
             }
         }
+        let refused: Vec<&(String, Outcome)> =
+            outcomes.iter().filter(|(_, outcome)| matches!(outcome, Outcome::Syntax { .. })).collect();
+        let Some((_, Outcome::Syntax { line, column, message })) = refused.first() else {
+            if !failed && let Some((digest, stamp)) = memo {
+                learned.verdict(*digest, verdict::Verdict::Clean, *stamp);
+            }
+            continue;
+        };
+        let tags: Vec<&str> = refused.iter().map(|(tag, _)| tag.as_str()).collect();
+        // CPython gives line 0 for some errors (an unknown encoding);
+        // the in-process finding then knows the line to show.
+        let (line, column) = if *line == 0 { (suspect.line, suspect.column) } else { (*line, *column) };
+        let message = format!("{message} ({})", tags.join(", "));
+        if !failed {
+            learn_refusal(learned, *memo, line, column, &message);
+        }
+        run.findings.push(syntax_finding(task.source, message, line, column));
     }
 }

@@ -37,6 +37,7 @@ pub mod source;
 pub mod state;
 pub mod sweep;
 pub mod syntax;
+pub mod verdict;
 pub mod walk;
 
 use crate::cli::Cli;

@@ -546,7 +546,7 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
 /// [`crate::syntax::unplaced_position`] of a source the interpreter placed at line 0.
 fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
     match crate::source::read(&settings.workdir, source) {
-        Ok(crate::source::Source::Bytes(bytes)) => crate::syntax::unplaced_position(&bytes),
+        Ok(crate::source::Source::Bytes { bytes, .. }) => crate::syntax::unplaced_position(&bytes),
         _ => (1, 1),
     }
 }

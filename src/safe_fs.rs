@@ -232,6 +232,14 @@ impl Dir {
         Ok(rustix::fs::renameat(&self.fd, from, &self.fd, to)?)
     }
 
+    /// Creates the new file `name` for writing (never an existing file, never
+    /// through a link), readable by its owner only.
+    pub fn create_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(0o600))?;
+        Ok(std::fs::File::from(fd))
+    }
+
     /// Opens the regular file `name` for reading (see [`open_regular`]).
     pub fn open_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
         open_checked(self.fd.as_fd(), name)

@@ -10,6 +10,11 @@
 //! since), and read only when what was opened is a regular file. The read
 //! itself stops at [`IN_PROCESS_LIMIT`] whatever the size the file claims.
 //!
+//! What was read comes with its [`Stamp`] when the path itself is a regular
+//! file whose stat did not move while it was read: the verdict cache
+//! ([`crate::verdict`]) keys a verdict by it, so that an unchanged file is
+//! never read again.
+//!
 //! Files between [`IN_PROCESS_LIMIT`] and [`INTERPRETER_LIMIT`] are left to
 //! the interpreter, and larger ones are not checked at all: both parsers need
 //! memory in proportion to the source (measured by the bench's `memory` rows:
@@ -18,7 +23,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
@@ -34,7 +39,13 @@ pub const INTERPRETER_LIMIT: u64 = 16 << 20;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Source {
     /// The whole file, at most [`IN_PROCESS_LIMIT`] bytes.
-    Bytes(Vec<u8>),
+    Bytes {
+        /// The content.
+        bytes: Vec<u8>,
+        /// The stat the file had before and after the read, when `path`
+        /// itself (not a link to it) is that file; `None` otherwise.
+        stamp: Option<Stamp>,
+    },
     /// A regular file inside the work tree, too large to parse in-process,
     /// small enough for the interpreter.
     ForInterpreter {
@@ -80,6 +91,7 @@ pub fn read(workdir: &Path, path: &Path) -> std::io::Result<Source> {
     if !metadata.is_file() {
         return Ok(Source::Skipped(format!("it is {}, not a regular file", kind(&metadata))));
     }
+    let before = Stamp::of(&metadata);
     let size = metadata.len();
     if size > INTERPRETER_LIMIT {
         return Ok(Source::Skipped(format!(
@@ -90,18 +102,67 @@ pub fn read(workdir: &Path, path: &Path) -> std::io::Result<Source> {
     if size > IN_PROCESS_LIMIT {
         return Ok(Source::ForInterpreter { size });
     }
-    read_bounded(file, size)
+    let (source, file) = read_bounded(file, size)?;
+    let Source::Bytes { bytes, .. } = source else { return Ok(source) };
+    // The stamp speaks for these bytes only when nothing moved during the
+    // read and `path` is the file itself: a link's own stat says nothing
+    // about its target.
+    let after = file.metadata().map(|metadata| Stamp::of(&metadata)).ok();
+    let at_path = std::fs::symlink_metadata(path).ok().filter(|metadata| metadata.is_file()).map(|m| Stamp::of(&m));
+    let stamp = (after == Some(before) && at_path == Some(before)).then_some(before);
+    Ok(Source::Bytes { bytes, stamp })
 }
 
 /// Reads at most [`IN_PROCESS_LIMIT`] bytes; a file that grew past it goes to the interpreter.
-fn read_bounded(file: File, size: u64) -> std::io::Result<Source> {
+fn read_bounded(mut file: File, size: u64) -> std::io::Result<(Source, File)> {
     // A regular file opened with O_NONBLOCK still reads normally.
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
-    file.take(IN_PROCESS_LIMIT + 1).read_to_end(&mut bytes)?;
+    (&mut file).take(IN_PROCESS_LIMIT + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > IN_PROCESS_LIMIT {
-        return Ok(Source::ForInterpreter { size: bytes.len() as u64 });
+        return Ok((Source::ForInterpreter { size: bytes.len() as u64 }, file));
     }
-    Ok(Source::Bytes(bytes))
+    Ok((Source::Bytes { bytes, stamp: None }, file))
+}
+
+/// What must stay the same for a file's bytes to be the same: its identity
+/// (device, inode), type and permissions, size, and both times to the
+/// nanosecond. The change time cannot be set by a user (`touch -d` and
+/// `os.utime` move it forward), so a rewrite that restores size and
+/// modification time still shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    /// `st_dev`.
+    pub device: u64,
+    /// `st_ino`.
+    pub inode: u64,
+    /// `st_mode`.
+    pub mode: u32,
+    /// `st_size`.
+    pub size: u64,
+    /// `st_mtime` in nanoseconds since the epoch.
+    pub modified: i64,
+    /// `st_ctime` in nanoseconds since the epoch.
+    pub changed: i64,
+}
+
+impl Stamp {
+    /// The stamp of `metadata` (from `lstat` or `fstat`).
+    pub fn of(metadata: &std::fs::Metadata) -> Stamp {
+        let nanos = |seconds: i64, nanoseconds: i64| seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds);
+        Stamp {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            mode: metadata.mode(),
+            size: metadata.size(),
+            modified: nanos(metadata.mtime(), metadata.mtime_nsec()),
+            changed: nanos(metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
+
+    /// The later of the two times.
+    pub fn latest(&self) -> i64 {
+        self.modified.max(self.changed)
+    }
 }
 
 /// "a FIFO", "a device", ... for the skip message.
@@ -176,8 +237,13 @@ mod tests {
         std::os::unix::fs::symlink("gone.py", work.join("dangling.py")).unwrap();
         std::fs::create_dir(work.join("dir.py")).unwrap();
         let read = |name: &str| read(&work, &work.join(name)).unwrap();
-        assert_eq!(read("a.py"), Source::Bytes(b"A = 1\n".to_vec()));
-        assert_eq!(read("alias.py"), Source::Bytes(b"A = 1\n".to_vec()));
+        let bytes = |source: Source| match source {
+            Source::Bytes { bytes, stamp } => (bytes, stamp.is_some()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(bytes(read("a.py")), (b"A = 1\n".to_vec(), true));
+        // A link's own stat says nothing about its target: no stamp.
+        assert_eq!(bytes(read("alias.py")), (b"A = 1\n".to_vec(), false));
         assert_eq!(read("missing.py"), Source::Missing);
         for name in ["out.py", "zero.py", "dangling.py", "dir.py"] {
             assert!(matches!(read(name), Source::Skipped(_)), "{name}: {:?}", read(name));

@@ -4,7 +4,7 @@
 //! shared machine are noise.
 //!
 //! ```sh
-//! cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--only NAME,...] [--rounds N] [--no-scale]
+//! cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--only NAME,...] [--rounds N] [--no-scale] [--sizes N,...]
 //! ```
 //!
 //! Results go to `bench/work/<mode>/results.md`; the full run also writes the
@@ -29,10 +29,11 @@ struct Settings {
     only: Vec<String>,
     rounds: Option<usize>,
     scale: bool,
+    sizes: Option<Vec<usize>>,
 }
 
 fn parse_args() -> Result<Settings> {
-    let mut settings = Settings { quick: false, only: Vec::new(), rounds: None, scale: true };
+    let mut settings = Settings { quick: false, only: Vec::new(), rounds: None, scale: true, sizes: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -42,9 +43,13 @@ fn parse_args() -> Result<Settings> {
             }
             "--rounds" => settings.rounds = Some(args.next().context("--rounds needs a number")?.parse()?),
             "--no-scale" => settings.scale = false,
+            "--sizes" => {
+                let list = args.next().context("--sizes needs copy counts, such as 1,16")?;
+                settings.sizes = Some(list.split(',').map(str::parse).collect::<Result<_, _>>()?);
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale]\n\
+                    "usage: pycache-guard-bench [--quick] [--only NAME,...] [--rounds N] [--no-scale] [--sizes N,...]\n\
                      names: guard, guard-pre-commit, rebuild-k, rebuild-tree, noop, syntax, everyday, clean, memory, scale"
                 );
                 std::process::exit(0);
@@ -119,8 +124,15 @@ fn main() -> Result<()> {
         rows.push(against_find);
     }
     let memory = if step("memory") { memory::run(&bench)? } else { Vec::new() };
-    let sizes: &[usize] = if settings.quick { &[1, 2] } else { &[1, 4, 16] };
-    let scale = if settings.scale && wanted("scale") { scale::run(&bench, sizes)? } else { Vec::new() };
+    // 82 copies of the standard library are about 200,000 tracked files.
+    let sizes = settings.sizes.clone().unwrap_or(if settings.quick { vec![1, 2] } else { vec![1, 4, 16, 82] });
+    let scale = if settings.scale && wanted("scale") {
+        let (scale, scale_rows) = scale::run(&bench, &sizes)?;
+        rows.extend(scale_rows);
+        scale
+    } else {
+        Vec::new()
+    };
     publish(&root, &bench, &settings, &rows, &memory, &scale)
 }
 

@@ -128,6 +128,7 @@ impl Stats {
 }
 
 /// Two sides measured in alternation.
+#[derive(Clone, Debug)]
 pub struct Comparison {
     /// Ours.
     pub ours: Stats,

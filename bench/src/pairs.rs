@@ -38,7 +38,7 @@ pub struct Row {
 }
 
 impl Bench {
-    fn ours(&self, label: &str, dir: &Path, args: &[&str]) -> Side {
+    pub(crate) fn ours(&self, label: &str, dir: &Path, args: &[&str]) -> Side {
         let mut argv = vec![self.binary.to_str().unwrap_or_default()];
         argv.extend_from_slice(args);
         let mut side = Side::new(label, dir, &argv);
@@ -46,13 +46,13 @@ impl Bench {
         side
     }
 
-    fn theirs(&self, label: &str, dir: &Path, argv: &[&str]) -> Side {
+    pub(crate) fn theirs(&self, label: &str, dir: &Path, argv: &[&str]) -> Side {
         let mut side = Side::new(label, dir, argv);
         side.env = corpus::git_env();
         side
     }
 
-    fn compare(&self, ours: &Side, theirs: &Side, rounds: usize) -> Result<Comparison> {
+    pub(crate) fn compare(&self, ours: &Side, theirs: &Side, rounds: usize) -> Result<Comparison> {
         crate::measure::compare(ours, theirs, self.warmup, rounds)
     }
 

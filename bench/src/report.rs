@@ -46,24 +46,34 @@ pub fn pairs_table(rows: &[Row]) -> String {
     out
 }
 
-/// The scaling run as a Markdown table.
+/// The scaling run as a Markdown table: medians in ms (peak MiB in brackets
+/// where memory matters), and the ratios measured side by side.
 pub fn scale_table(rows: &[ScaleRow]) -> String {
     let mut out = String::from(
-        "| corpus | tracked files | guard (ms) | guard peak (MiB) | no-op hook (ms) | no-op peak (MiB) | check (ms) | check peak (MiB) |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| corpus | tracked files | guard | no-op hook | `git status` | check, cold | check, warm | warm / status | check, K edited | checkout round trip, hooks | without hooks | ratio | clean --dry-run |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "| {}x | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}x | {} | {} ({}) | {} | {} | {} ({}) | {} ({}) | {:.2} | {} (K = {}) | {} | {} | {:.2} | {} |",
             row.size,
             row.files,
             ms(row.guard.median),
             mib(row.guard.max_rss_kib),
             ms(row.noop.median),
-            mib(row.noop.max_rss_kib),
-            ms(row.check.median),
-            mib(row.check.max_rss_kib),
+            ms(row.check_warm.theirs.median),
+            ms(row.check_cold.ours.median),
+            mib(row.check_cold.ours.max_rss_kib),
+            ms(row.check_warm.ours.median),
+            mib(row.check_warm.ours.max_rss_kib),
+            row.check_warm.ratio(),
+            ms(row.check_edited.median),
+            row.edited,
+            ms(row.checkout.ours.median),
+            ms(row.checkout.theirs.median),
+            row.checkout.ratio(),
+            ms(row.clean.median),
         );
     }
     out
@@ -71,6 +81,10 @@ pub fn scale_table(rows: &[ScaleRow]) -> String {
 
 fn plot_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow!("drawing a chart: {error:?}")
+}
+
+fn seconds(stats: &crate::measure::Stats) -> f64 {
+    stats.median.as_secs_f64() * 1000.0
 }
 
 /// Ratios (ours / theirs, log scale), one bar per pair, with each goal marked.
@@ -137,7 +151,7 @@ pub fn scale_chart(rows: &[ScaleRow], path: &Path, title: &str) -> Result<()> {
     root.fill(&WHITE).map_err(plot_error)?;
     let max_files = rows.iter().map(|row| row.files).max().unwrap_or(1) as f64;
     let min_files = rows.iter().map(|row| row.files).min().unwrap_or(1) as f64;
-    let max_ms = rows.iter().map(|row| row.check.median.as_secs_f64() * 1000.0).fold(1.0, f64::max);
+    let max_ms = rows.iter().map(|row| row.check_cold.ours.median.as_secs_f64() * 1000.0).fold(1.0, f64::max);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(12)
@@ -152,10 +166,15 @@ pub fn scale_chart(rows: &[ScaleRow], path: &Path, title: &str) -> Result<()> {
         .draw()
         .map_err(plot_error)?;
     type Series = (&'static str, RGBColor, fn(&ScaleRow) -> f64);
-    let series: [Series; 3] = [
-        ("commit guard", RGBColor(21, 101, 192), |row| row.guard.median.as_secs_f64() * 1000.0),
-        ("no-op post-checkout", RGBColor(46, 125, 50), |row| row.noop.median.as_secs_f64() * 1000.0),
-        ("check (syntax)", RGBColor(198, 40, 40), |row| row.check.median.as_secs_f64() * 1000.0),
+    let series: [Series; 8] = [
+        ("commit guard", RGBColor(21, 101, 192), |row| seconds(&row.guard)),
+        ("no-op post-checkout", RGBColor(46, 125, 50), |row| seconds(&row.noop)),
+        ("git status --porcelain", RGBColor(120, 120, 120), |row| seconds(&row.check_warm.theirs)),
+        ("check, cold", RGBColor(198, 40, 40), |row| seconds(&row.check_cold.ours)),
+        ("check, warm", RGBColor(239, 108, 0), |row| seconds(&row.check_warm.ours)),
+        ("check, K edited", RGBColor(142, 36, 170), |row| seconds(&row.check_edited)),
+        ("checkout of 2,000 files x2, hooks", RGBColor(0, 131, 143), |row| seconds(&row.checkout.ours)),
+        ("clean --dry-run", RGBColor(93, 64, 55), |row| seconds(&row.clean)),
     ];
     for (label, color, value) in series {
         let points: Vec<(f64, f64)> = rows.iter().map(|row| (row.files as f64, value(row).max(0.3))).collect();

@@ -36,6 +36,36 @@ struct Gathered {
     /// Sources the syntax check did not read, and why.
     skipped: Vec<(PathBuf, String)>,
     files_checked: usize,
+    /// How the syntax check used the verdict cache, when it ran.
+    verdicts: Option<VerdictReport>,
+}
+
+/// What `-v` says about the verdict cache.
+struct VerdictReport {
+    cost: check::SyntaxCost,
+    found: crate::verdict::Found,
+    /// Whether the cache was rewritten, or why it could not be.
+    saved: std::io::Result<bool>,
+}
+
+impl VerdictReport {
+    fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let crate::verdict::Found::Discarded(why) = &self.found {
+            lines.push(format!("verdict cache discarded: {why}"));
+        }
+        let cost = self.cost;
+        lines.push(format!(
+            "verdicts: {} reused unread, {} reused by content, {} parsed",
+            cost.by_stamp, cost.by_content, cost.parsed
+        ));
+        match &self.saved {
+            Ok(true) => lines.push("verdict cache written".into()),
+            Ok(false) => {}
+            Err(error) => lines.push(format!("verdict cache not written: {error}")),
+        }
+        lines
+    }
 }
 
 /// What the run is about.
@@ -116,10 +146,12 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         apply_fixes(context, &scope, &gathered)?;
         let files_checked = gathered.files_checked;
         let skipped = std::mem::take(&mut gathered.skipped);
+        let verdicts = gathered.verdicts.take();
         gathered = gather(&scope, false)?;
         gathered.findings.extend(syntax);
         gathered.files_checked = files_checked;
         gathered.skipped = skipped;
+        gathered.verdicts = verdicts;
         sort(&mut gathered.findings);
     }
     let style = context.path_style(&repo)?;
@@ -127,6 +159,9 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         Format::Human => print_human(context, &style, &gathered, args.stats),
         Format::Json => print_json(context, &scope, &gathered, args.stats)?,
         Format::Github => print_github(context, &scope, &gathered),
+    }
+    for line in gathered.verdicts.iter().flat_map(VerdictReport::lines) {
+        context.printer.verbose(crate::display::sanitize_text(&line));
     }
     for (path, message) in &gathered.skipped {
         context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
@@ -159,13 +194,13 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         let sources: Vec<BString> = crate::rebuild::tracked_sources(&scope.index)
             .filter(|source| scope.within(source) && !scope.exclude.is_match(source.to_path_lossy()))
             .collect();
-        let run = check::check_syntax(
-            &scope.workdir,
-            &sources,
-            &scope.interpreters,
-            threads(),
-            std::time::Duration::from_secs(60),
-        );
+        let context = crate::verdict::context(check::syntax_target(&scope.interpreters), &scope.interpreters);
+        let cache = crate::verdict::Cache::load(scope.repo.git_dir(), context);
+        let learned = crate::verdict::Learned::default();
+        let settings = (threads(), std::time::Duration::from_secs(60));
+        let run = check::check_syntax(&scope.workdir, &sources, &scope.interpreters, settings, Some(&cache), &learned);
+        let saved = cache.save(scope.repo.git_dir(), learned);
+        out.verdicts = Some(VerdictReport { cost: run.cost, found: cache.found.clone(), saved });
         out.files_checked = run.checked;
         out.findings.extend(run.findings);
         out.failures.extend(run.failures);
