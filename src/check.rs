@@ -171,22 +171,28 @@ pub struct Footprint {
     pub bytes: u64,
 }
 
-/// Footprint per top-level folder and per cache tag (`legacy` for files beside sources).
+/// Footprint per package folder and per cache tag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
-    /// By the first folder under the work tree (`.` for the root).
+    /// By the folder of the sources the bytecode belongs to, at any depth
+    /// (`src/pkg/sub`; `.` for the top of the work tree).
     pub by_folder: BTreeMap<String, Footprint>,
-    /// By cache tag.
+    /// By cache tag (`cpython-312`), with `legacy` for files beside sources,
+    /// `pytest` for pytest's rewritten test modules (`…-pytest-8.3.2.pyc`,
+    /// which pytest writes and validates itself) and `other` for the rest.
     pub by_tag: BTreeMap<String, Footprint>,
 }
+
+/// The `by_tag` key of pytest's rewritten caches, counted apart from the interpreters' own.
+pub const PYTEST_BUCKET: &str = "pytest";
 
 impl Stats {
     fn add(&mut self, workdir: &Path, source_dir: &Path, tag: &str, bytes: u64) {
         let folder = source_dir
             .strip_prefix(workdir)
             .ok()
-            .and_then(|relative| relative.components().next())
-            .map_or(".".to_string(), |component| component.as_os_str().to_string_lossy().into_owned());
+            .filter(|relative| !relative.as_os_str().is_empty())
+            .map_or(".".to_string(), |relative| relative.as_os_str().as_bytes().to_str_lossy().into_owned());
         for footprint in [self.by_folder.entry(folder).or_default(), self.by_tag.entry(tag.to_string()).or_default()] {
             footprint.files += 1;
             footprint.bytes += bytes;
@@ -272,7 +278,7 @@ fn judge_cache_dir(
         match artifact::classify_cached(entry.name.as_bytes(), |stem| sweep::has_source(source_dir, stem)) {
             CachedFile::Cache { stem, suffix } => {
                 let tag = suffix.tag.to_str_lossy().into_owned();
-                out.stats.add(workdir, source_dir, &tag, entry.size);
+                out.stats.add(workdir, source_dir, if suffix.pytest { PYTEST_BUCKET } else { &tag }, entry.size);
                 // Tracked caches are reported as tracked; pytest's are pytest's business.
                 if suffix.pytest || tracked(&path) || !(tags.is_empty() || tags.contains(&tag)) {
                     continue;
@@ -299,7 +305,8 @@ fn judge_cache_dir(
                 }
             }
             CachedFile::Orphan { stem, suffix } => {
-                out.stats.add(workdir, source_dir, &suffix.tag.to_str_lossy(), entry.size);
+                let tag = suffix.tag.to_str_lossy();
+                out.stats.add(workdir, source_dir, if suffix.pytest { PYTEST_BUCKET } else { &tag }, entry.size);
                 if !tracked(&path) {
                     let message = format!("its source `{}.py` is gone", stem.to_str_lossy());
                     out.findings.push(Finding::at(
@@ -559,8 +566,9 @@ fn syntax_finding(path: PathBuf, message: String, line: u32, column: u32) -> Fin
         id: FindingId::SyntaxError,
         severity: Severity::Error,
         path: Some(path),
-        line: (line > 0).then_some(line),
-        column: (column > 0).then_some(column),
+        // An error about the whole file (CPython's line 0) is shown at its start: never `:0:0`.
+        line: Some(line.max(1)),
+        column: Some(column.max(1)),
         message,
         hint: "fix the source; `python -m py_compile` on the file shows the same error".into(),
     }

@@ -117,7 +117,9 @@ pub enum Command {
 
     /// Remove bytecode: caches in `__pycache__` and legacy files beside sources.
     ///
-    /// Never follows a symbolic link, never enters `.git` or a nested
+    /// Without PATHS it cleans the folder it runs in and everything below, like
+    /// `git clean`: in a subfolder, that subfolder only; at the top, the whole
+    /// work tree. Never follows a symbolic link, never enters `.git` or a nested
     /// repository, never deletes a tracked file (unless `--include-tracked`),
     /// skips virtual environments (unless `--include-venvs`), and keeps
     /// anything that is not bytecode. Exits 2 if something could not be read or
@@ -324,7 +326,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ID", value_enum)]
     pub ignore: Vec<crate::finding::FindingId>,
 
-    /// Add the bytecode footprint: files and bytes per top-level folder and per cache tag.
+    /// Add the bytecode footprint: files and bytes per package folder (at any depth) and per
+    /// cache tag, pytest's rewritten caches apart. With `--format human` or `json` only.
     #[arg(long)]
     pub stats: bool,
 
@@ -338,7 +341,7 @@ pub struct CheckArgs {
 /// `clean` options.
 #[derive(Debug, Args)]
 pub struct CleanArgs {
-    /// Clean only these folders or files [default: the whole work tree].
+    /// Clean only these folders or files [default: the current folder and below].
     pub paths: Vec<PathBuf>,
 
     /// Remove only bytecode whose source is gone, including legacy files
@@ -346,7 +349,8 @@ pub struct CleanArgs {
     #[arg(long)]
     pub orphans: bool,
 
-    /// List what would be removed, one path per line on stdout; remove nothing.
+    /// List what would be removed, one path per line on stdout (files, then the folders
+    /// left empty, with a trailing `/`); remove nothing.
     #[arg(long)]
     pub dry_run: bool,
 

@@ -25,11 +25,13 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML is invalid or `[tool.pycache-guard]` has unexpected content.
-    #[error("invalid `[tool.pycache-guard]` in `{path}`: {message}")]
+    #[error("invalid `[tool.pycache-guard]` in `{path}`{place}: {message}")]
     Parse {
         /// The file.
         path: PathBuf,
-        /// The parser's explanation, with line and column.
+        /// ` at line 3, column 12` where the parser knows the place, else empty.
+        place: String,
+        /// The parser's explanation.
         message: String,
     },
     /// An allow-list entry is not a valid glob.
@@ -54,7 +56,8 @@ pub struct ProjectConfig {
     pub python: Vec<String>,
     /// Sources that are never compiled (globs from the repository root).
     pub exclude: Vec<String>,
-    /// Optimisation levels to compile at.
+    /// Optimisation levels to compile at: 0, 1 or 2, refused otherwise when the file is read.
+    #[serde(deserialize_with = "optimize_levels")]
     pub optimize: Vec<u8>,
     /// When a hook's compiling goes to a detached rebuild (`"auto"`, `true`, `false`).
     pub background: Background,
@@ -116,8 +119,38 @@ struct PyProject {
 
 #[derive(Default, Deserialize)]
 struct Tool {
+    // Deserialised in place, not through a `toml::Value`, so that an error in
+    // our table keeps its place in the file.
     #[serde(rename = "pycache-guard", default)]
-    pycache_guard: Option<toml::Value>,
+    pycache_guard: Option<ProjectConfig>,
+}
+
+/// `optimize`: the levels of `python -O` and `-OO`, refused when the file is
+/// read rather than failing the compile of every file later.
+fn optimize_levels<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    let refuse = |what: String| {
+        serde::de::Error::custom(format!(
+            "`optimize` takes a list of the levels 0, 1 and 2 (as `python -O` and `-OO`), such as `[0, 2]`, not {what}"
+        ))
+    };
+    let toml::Value::Array(levels) = toml::Value::deserialize(deserializer)? else {
+        return Err(refuse("a single value".into()));
+    };
+    levels
+        .into_iter()
+        .map(|level| match level.as_integer().map(u8::try_from) {
+            Some(Ok(level @ 0..=2)) => Ok(level),
+            _ => Err(refuse(format!("`{level}`"))),
+        })
+        .collect()
+}
+
+/// ` at line L, column C` (1-based, in characters) of a byte offset in `text`.
+fn place_of(text: &str, offset: usize) -> String {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+    format!(" at line {line}, column {column}")
 }
 
 impl ProjectConfig {
@@ -134,18 +167,23 @@ impl ProjectConfig {
 
     /// Parses the content of a `pyproject.toml`.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<ProjectConfig, ConfigError> {
-        let parse_error = |message: String| ConfigError::Parse {
+        let parse_error = |place: String, message: &str| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: crate::display::sanitize_text(&message),
+            place,
+            message: crate::display::sanitize_text(message.trim_end()),
         };
-        let text = std::str::from_utf8(bytes).map_err(|error| parse_error(format!("not UTF-8: {error}")))?;
+        let text = std::str::from_utf8(bytes).map_err(|error| {
+            let valid = &bytes[..error.valid_up_to()];
+            let text = std::str::from_utf8(valid).unwrap_or_default();
+            parse_error(place_of(text, text.len()), &format!("not UTF-8: {error}"))
+        })?;
         // Only our table must be valid; the rest of the file belongs to other tools,
         // but TOML has to parse as a whole for us to find the table at all.
-        let project: PyProject = toml::from_str(text).map_err(|error| parse_error(error.message().to_string()))?;
-        match project.tool.pycache_guard {
-            None => Ok(ProjectConfig::default()),
-            Some(table) => table.try_into().map_err(|error: toml::de::Error| parse_error(error.message().to_string())),
-        }
+        let project: PyProject = toml::from_str(text).map_err(|error| {
+            let place = error.span().map(|span| place_of(text, span.start)).unwrap_or_default();
+            parse_error(place, error.message())
+        })?;
+        Ok(project.tool.pycache_guard.unwrap_or_default())
     }
 }
 
@@ -238,6 +276,37 @@ mod tests {
         let error = parse("[tool.pycache-guard]\n\"a\\u001b]0;x\\u0007\\u202e\" = 1\n").unwrap_err().to_string();
         assert!(!error.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{error:?}");
         assert!(parse("[tool.pycache-guard\n").is_err());
+    }
+
+    #[test]
+    fn errors_give_the_line_and_column() {
+        let cases = [
+            // TOML syntax, anywhere in the file.
+            ("[project]\nname = 'x\n", " at line 2, column 10"),
+            ("[tool.pycache-guard\n", " at line 1, column 20"),
+            // Our table's content.
+            ("[project]\n[tool.pycache-guard]\nalow = []\n", " at line 3, column 1"),
+            ("[tool.pycache-guard]\nbackground = 'yes'\n", " at line 2, column 14"),
+            ("[tool.pycache-guard]\noptimize = [0, 3]\n", " at line 2, column 12"),
+        ];
+        for (text, place) in cases {
+            let error = parse(text).unwrap_err();
+            let ConfigError::Parse { place: found, .. } = &error else { panic!("{error}") };
+            assert_eq!(found, place, "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn optimize_takes_only_the_levels_python_has() {
+        assert_eq!(parse("[tool.pycache-guard]\noptimize = [0, 1, 2]\n").unwrap().optimize, [0, 1, 2]);
+        for bad in ["[3]", "[-1]", "[256]", "['2']", "2"] {
+            let error = parse(&format!("[tool.pycache-guard]\noptimize = {bad}\n")).unwrap_err().to_string();
+            assert!(
+                error.starts_with("invalid `[tool.pycache-guard]` in `pyproject.toml` at line 2"),
+                "{bad}: {error}"
+            );
+            assert!(error.contains("`optimize` takes a list of the levels 0, 1 and 2"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -357,6 +357,38 @@ pub struct Plan {
     pub refused: Vec<(PathBuf, String)>,
     /// Tracked bytecode (absolute): never removed, never overwritten.
     pub keep: std::collections::HashSet<PathBuf>,
+    /// What was left alone on purpose, and why (for `-v`).
+    pub skipped: Vec<(PathBuf, Skip)>,
+}
+
+/// Why the plan leaves a target alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// The source is not a regular file here (not checked out, or replaced).
+    NotAFile,
+    /// The source matches `exclude` in `[tool.pycache-guard]`.
+    Excluded,
+    /// The cache file is tracked by git: never overwritten.
+    TrackedCache,
+    /// The source was written this second and the interpreter predates hash-based pycs.
+    RacyWithoutHashPycs,
+    /// The folder lies in a virtual environment or another repository.
+    NotOurs,
+}
+
+impl Skip {
+    /// Why, as a phrase for `-v`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Skip::NotAFile => "not a regular file in the work tree (not checked out, or replaced)",
+            Skip::Excluded => "matches `exclude` in `[tool.pycache-guard]`",
+            Skip::TrackedCache => "git tracks this cache, so it is never overwritten",
+            Skip::RacyWithoutHashPycs => {
+                "its source changed this second and this interpreter cannot write a hash-checked cache"
+            }
+            Skip::NotOurs => "a virtual environment or another repository: not swept",
+        }
+    }
 }
 
 /// Refuses to write where a link, a file or another repository lies on the way
@@ -423,14 +455,19 @@ pub fn plan_at(
     for source in &targets.compile {
         let absolute = crate::paths::in_workdir(&settings.workdir, source);
         let Some(meta) = fs_err::metadata(&absolute).ok().filter(std::fs::Metadata::is_file) else {
-            continue; // Not checked out (sparse) or replaced by something else.
+            plan.skipped.push((absolute, Skip::NotAFile)); // Not checked out (sparse) or replaced.
+            continue;
         };
         let racy = pyc::python_mtime(meta.mtime(), meta.mtime_nsec()) >= now;
         if let Err(reason) = check_source(&absolute, &settings.workdir) {
             plan.refused.push((absolute, reason));
             continue;
         }
-        let compiling = settings.compile && !settings.exclude.is_match(Path::new(OsStr::from_bytes(source)));
+        let excluded = settings.exclude.is_match(Path::new(OsStr::from_bytes(source)));
+        if excluded {
+            plan.skipped.push((absolute.clone(), Skip::Excluded));
+        }
+        let compiling = settings.compile && !excluded;
         let mut written = BTreeSet::new();
         if compiling {
             for (tag, &position) in &tags {
@@ -439,7 +476,8 @@ pub fn plan_at(
                         continue;
                     };
                     if plan.keep.contains(&cfile) {
-                        continue; // Tracked bytecode is never overwritten.
+                        plan.skipped.push((cfile, Skip::TrackedCache)); // Never overwritten.
+                        continue;
                     }
                     if let Err(reason) = check_target(&cfile, &roots) {
                         plan.refused.push((cfile, reason));
@@ -454,6 +492,7 @@ pub fn plan_at(
                     if racy && mode == InvalidationMode::Timestamp {
                         // See "Racy sources" above: never a timestamp pyc a same-second write can fake.
                         if !pyc::supports_hash_pycs(settings.interpreters[position].info.magic) {
+                            plan.skipped.push((cfile, Skip::RacyWithoutHashPycs));
                             continue;
                         }
                         mode = InvalidationMode::CheckedHash;
@@ -475,27 +514,27 @@ pub fn plan_at(
             }
         }
     }
-    plan.removals.extend(sweep_removals(targets, settings, index));
+    sweep_removals(targets, settings, index, &mut plan);
     plan.removals.sort();
     plan.removals.dedup();
     plan
 }
 
-/// The orphans of the folders to sweep: caches of deleted sources, legacy
-/// files that would shadow them, emptied cache folders.
-fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index) -> Vec<Removal> {
-    let mut removals = Vec::new();
+/// Adds to `plan` the orphans of the folders to sweep (caches of deleted
+/// sources, legacy files that would shadow them, emptied cache folders), and
+/// the folders it leaves alone as not ours.
+fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index, plan: &mut Plan) {
     for dir in &targets.sweep {
         let absolute = crate::paths::in_workdir(&settings.workdir, dir);
         // A virtual environment, `node_modules` or another repository is
         // not ours to sweep, even where a tracked file in it was deleted: its
         // sourceless files are its owner's (`clean --include-venvs` is the way in).
         if crate::walk::excluded_on_the_way(&settings.workdir, &absolute, false).is_some() {
+            plan.skipped.push((absolute, Skip::NotOurs));
             continue;
         }
-        removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
+        plan.removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
     }
-    removals
 }
 
 /// The part of a rebuild that needs no interpreter: removing every cache of
@@ -516,7 +555,7 @@ pub fn plan_lying(targets: &Targets, settings: &Settings, index: &Index) -> Plan
             }
         }
     }
-    plan.removals.extend(sweep_removals(targets, settings, index));
+    sweep_removals(targets, settings, index, &mut plan);
     plan.removals.sort();
     plan.removals.dedup();
     plan
@@ -594,6 +633,14 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }
 
+/// [`crate::syntax::unplaced_position`] of a source the interpreter placed at line 0.
+fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
+    match crate::source::read(&settings.workdir, source) {
+        Ok(crate::source::Source::Bytes { bytes, .. }) => crate::syntax::unplaced_position(&bytes),
+        _ => (1, 1),
+    }
+}
+
 /// Carries out a plan: removals first, then the pools, one interpreter after another.
 pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> Report {
     let roots = Roots::new(&settings.workdir, &settings.location);
@@ -656,6 +703,8 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                     compiled_sources.insert(job.source.clone());
                 }
                 Outcome::Syntax { line, column, message } => {
+                    let (line, column) =
+                        if line == 0 { unplaced_position(settings, &job.task.source) } else { (line, column) };
                     let problem = syntax.entry(job.source.clone()).or_insert_with(|| SyntaxProblem {
                         source: job.source.clone(),
                         tags: Vec::new(),

@@ -143,14 +143,74 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ShimError> {
     }
 }
 
-/// Writes `content` to `path` atomically with mode 0755.
-fn write_script(path: &Path, content: &str) -> Result<(), ShimError> {
+/// git's `core.sharedRepository`: who besides the owner may use the files
+/// git writes, and so the files we write beside them.
+/// <https://git-scm.com/docs/git-config#Documentation/git-config.txt-coresharedRepository>
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sharing {
+    /// Unset, `umask`, `false`: the owner's mode as it is.
+    #[default]
+    Private,
+    /// `group`, `true`: group-writable.
+    Group,
+    /// `all`, `world`, `everybody`: group-writable and readable by all.
+    All,
+    /// An octal mode such as `0640`: exactly these read and write bits.
+    Exact(u32),
+}
+
+impl Sharing {
+    /// Reads the setting as git does (`git_config_perm` in git's `setup.c`);
+    /// a value git would refuse counts as unset.
+    pub fn parse(value: Option<&str>) -> Sharing {
+        let Some(value) = value.map(str::trim) else { return Sharing::Private };
+        match value.to_ascii_lowercase().as_str() {
+            "" | "umask" | "false" | "no" | "off" | "0" => Sharing::Private,
+            "group" | "true" | "yes" | "on" | "1" => Sharing::Group,
+            "all" | "world" | "everybody" | "2" => Sharing::All,
+            octal => match u32::from_str_radix(octal, 8) {
+                Ok(mode) if mode & 0o600 == 0o600 => Sharing::Exact(mode & 0o666),
+                _ => Sharing::Private,
+            },
+        }
+    }
+
+    /// The mode git would give a file it writes with `mode` (`calc_shared_perm`):
+    /// the sharing bits added (or, for an exact mode, put in place), and the
+    /// execute bits of an executable following its read bits.
+    pub fn file_mode(self, mode: u32) -> u32 {
+        let mut tweak = match self {
+            Sharing::Private => return mode,
+            Sharing::Group => 0o660,
+            Sharing::All => 0o664,
+            Sharing::Exact(bits) => bits,
+        };
+        if mode & 0o200 == 0 {
+            tweak &= !0o222;
+        }
+        if mode & 0o100 != 0 {
+            tweak |= (tweak & 0o444) >> 2;
+        }
+        match self {
+            Sharing::Exact(_) => (mode & !0o777) | tweak,
+            _ => mode | tweak,
+        }
+    }
+}
+
+/// The mode of a shim: executable, and shared as the repository says.
+fn script_mode(sharing: Sharing) -> u32 {
+    sharing.file_mode(0o755)
+}
+
+/// Writes `content` to `path` atomically with the mode `mode`.
+fn write_script(path: &Path, content: &str, mode: u32) -> Result<(), ShimError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir).map_err(io("create", dir))?;
     let mut temporary =
         tempfile::Builder::new().prefix(".pycache-guard-").tempfile_in(dir).map_err(io("write", dir))?;
     std::io::Write::write_all(&mut temporary, content.as_bytes()).map_err(io("write", path))?;
-    temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o755)).map_err(io("set the mode of", path))?;
+    temporary.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io("set the mode of", path))?;
     temporary.persist(path).map_err(|error| ShimError::Io {
         action: "write",
         path: path.to_path_buf(),
@@ -159,20 +219,22 @@ fn write_script(path: &Path, content: &str) -> Result<(), ShimError> {
     Ok(())
 }
 
-/// Installs one shim into `hooks_dir`, chaining a foreign hook that is there.
-pub fn install(hooks_dir: &Path, shim: Shim, exe: &Path) -> Result<Installed, ShimError> {
+/// Installs one shim into `hooks_dir`, chaining a foreign hook that is there,
+/// with the permissions `sharing` asks for.
+pub fn install(hooks_dir: &Path, shim: Shim, exe: &Path, sharing: Sharing) -> Result<Installed, ShimError> {
     let (hook, chained) = hook_paths(hooks_dir, shim.name);
     let wanted = shim.render(exe);
+    let mode = script_mode(sharing);
     match read_existing(&hook)? {
         None => {
-            write_script(&hook, &wanted)?;
+            write_script(&hook, &wanted, mode)?;
             Ok(Installed::Created)
         }
         Some(content) if is_ours(&content) => {
-            if content == wanted.as_bytes() && is_executable(&hook) {
+            if content == wanted.as_bytes() && has_mode(&hook, mode) {
                 return Ok(Installed::Unchanged);
             }
-            write_script(&hook, &wanted)?;
+            write_script(&hook, &wanted, mode)?;
             Ok(Installed::Updated)
         }
         Some(_) => {
@@ -181,7 +243,7 @@ pub fn install(hooks_dir: &Path, shim: Shim, exe: &Path) -> Result<Installed, Sh
             }
             // A rename keeps the foreign hook byte for byte, with its mode, or as the symlink it is.
             fs_err::rename(&hook, &chained).map_err(io("move aside", &hook))?;
-            if let Err(error) = write_script(&hook, &wanted) {
+            if let Err(error) = write_script(&hook, &wanted, mode) {
                 let _ = fs_err::rename(&chained, &hook);
                 return Err(error);
             }
@@ -208,8 +270,8 @@ pub fn uninstall(hooks_dir: &Path, name: &str) -> Result<Uninstalled, ShimError>
     }
 }
 
-fn is_executable(path: &Path) -> bool {
-    fs_err::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+fn has_mode(path: &Path, mode: u32) -> bool {
+    fs_err::symlink_metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o7777 == mode)
 }
 
 #[cfg(test)]
@@ -226,5 +288,31 @@ mod tests {
             assert!(is_ours(rendered.as_bytes()));
         }
         assert!(!is_ours(b"#!/bin/sh\necho pycache-guard-shim\n"));
+    }
+
+    #[test]
+    fn shared_repositories_give_the_modes_git_gives() {
+        // (core.sharedRepository, mode of a shim, mode of a plain 0644 file), as git's calc_shared_perm.
+        let cases = [
+            (None, 0o755, 0o644),
+            (Some("umask"), 0o755, 0o644),
+            (Some("false"), 0o755, 0o644),
+            (Some("group"), 0o775, 0o664),
+            (Some("true"), 0o775, 0o664),
+            (Some("1"), 0o775, 0o664),
+            (Some("all"), 0o775, 0o664),
+            (Some("everybody"), 0o775, 0o664),
+            (Some("0640"), 0o750, 0o640),
+            (Some("0660"), 0o770, 0o660),
+            (Some("0666"), 0o777, 0o666),
+            // git refuses a mode the owner cannot read and write; so do we.
+            (Some("0440"), 0o755, 0o644),
+            (Some("nonsense"), 0o755, 0o644),
+        ];
+        for (setting, script, plain) in cases {
+            let sharing = Sharing::parse(setting);
+            assert_eq!(sharing.file_mode(0o755), script, "{setting:?} for a script");
+            assert_eq!(sharing.file_mode(0o644), plain, "{setting:?} for a file");
+        }
     }
 }

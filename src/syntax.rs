@@ -81,7 +81,10 @@ impl Problem {
 pub fn check(source: &[u8], version: (u32, u32)) -> Verdict {
     let text = match encoding::decode(source) {
         Decoded::Text(text) => text,
-        Decoded::Invalid(message) => return Verdict::Suspect(Problem::rejected(0, 0, message)),
+        Decoded::Invalid(message) => {
+            let (line, column) = unplaced_position(source);
+            return Verdict::Suspect(Problem::rejected(line, column, message));
+        }
         Decoded::NeedsInterpreter { encoding, best_effort } => {
             // Python's codec registry decides; the best-effort text gives a verdict without an interpreter.
             let Some(text) = best_effort else {
@@ -102,6 +105,13 @@ pub fn check(source: &[u8], version: (u32, u32)) -> Verdict {
         Some(problem) => Verdict::Suspect(problem),
         None => Verdict::Accepted,
     }
+}
+
+/// Where to show an error CPython places at line 0, one it finds before
+/// reading any line (a BOM that contradicts the cookie, an unknown encoding):
+/// the cookie's line, else line 1, at column 1. Never `:0:0`.
+pub fn unplaced_position(source: &[u8]) -> (u32, u32) {
+    (encoding::cookie_line(source).unwrap_or(1), 1)
 }
 
 /// The first problem in decoded source, if any.

@@ -75,7 +75,7 @@ fn found(report: &serde_json::Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn each_finding_is_reported_once_and_look_alikes_are_not() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = fixture(python);
     let tag = &python.tag;
     let run = env.run(&["check", "--format", "json"]).expect_code(1);
@@ -99,7 +99,7 @@ fn each_finding_is_reported_once_and_look_alikes_are_not() {
 
 #[test]
 fn json_report_is_pinned_by_a_snapshot() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = fixture(python);
     let run = env.run(&["check", "--format", "json"]).expect_code(1);
     insta::with_settings!({filters => vec![(r"cpython-3\d+", "[TAG]")]}, {
@@ -109,7 +109,7 @@ fn json_report_is_pinned_by_a_snapshot() {
 
 #[test]
 fn github_format_emits_workflow_commands() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = fixture(python);
     let run = env
         .run(&["check", "--format", "github", "--select", "syntax-error", "--select", "shadowing-bytecode"])
@@ -127,7 +127,7 @@ fn github_format_emits_workflow_commands() {
 
 #[test]
 fn human_report_groups_findings_and_ends_with_a_summary() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = fixture(python);
     let run = env.run(&["check", "--stats"]).expect_code(1);
     let out = &run.stdout;
@@ -141,7 +141,7 @@ fn human_report_groups_findings_and_ends_with_a_summary() {
 
 #[test]
 fn clean_repository_passes_with_exit_zero() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
     env.write("a.py", "A = 1\n");
@@ -157,7 +157,7 @@ fn clean_repository_passes_with_exit_zero() {
 
 #[test]
 fn fix_applies_the_safe_fixes_and_never_touches_tracked_files() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = fixture(python);
     let tag = &python.tag;
     let run = env.run(&["check", "--fix", "--format", "json"]);
@@ -189,7 +189,7 @@ fn compiles(python: &Python, path: &Path) -> bool {
 
 #[test]
 fn encodings_are_judged_as_cpython_judges_them() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     let cases: [(&str, &[u8], bool); 8] = [
         ("latin1_cookie.py", b"# -*- coding: latin-1 -*-\nX = '\xe9'\n", true),

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -177,8 +177,77 @@ fn dry_run_lists_paths_and_removes_nothing() {
     assert_eq!(snapshot(env.root()), before);
     assert!(run.stdout.lines().any(|line| line == "pkg/legacy.pyc"), "{}", run.stdout);
     assert!(run.stdout.lines().any(|line| line == "\"odd/__pycache__/new\\nline.cpython-312.pyc\""), "{}", run.stdout);
-    assert_eq!(run.stdout.lines().count(), 9, "{}", run.stdout);
+    assert_eq!(run.stdout.lines().filter(|line| !line.ends_with('/')).count(), 9, "{}", run.stdout);
     assert!(run.stderr.contains("would remove 9 files"), "{}", run.stderr);
+}
+
+#[test]
+fn dry_run_lists_exactly_the_files_and_folders_a_real_run_removes() {
+    let env = TestEnv::new();
+    env.write("pkg/m.py", "");
+    env.write("pkg/__pycache__/m.cpython-312.pyc", "cache");
+    env.write("pkg/sub/__pycache__/gone.cpython-312.pyc", "orphan");
+    env.write("keep/__pycache__/notes.txt", "not bytecode: it and its folder stay");
+    env.write("keep/__pycache__/k.cpython-312.pyc", "cache");
+    let listed: BTreeSet<String> =
+        env.run(&["clean", "--dry-run"]).expect_code(0).stdout.lines().map(str::to_string).collect();
+    let before = snapshot(env.root());
+    env.run(&["clean"]).expect_code(0);
+    let after = snapshot(env.root());
+    let removed_files: BTreeSet<String> = before
+        .keys()
+        .filter(|path| !after.contains_key(*path))
+        .map(|path| path.strip_prefix(&env.repo).unwrap().display().to_string())
+        .collect();
+    // Folders are listed with a trailing slash, as `git clean --dry-run` does.
+    let removed_dirs = removed_folders(&env, &before, &after);
+    let expected: BTreeSet<String> = removed_files.union(&removed_dirs).cloned().collect();
+    assert_eq!(listed, expected);
+    assert!(listed.contains("pkg/sub/__pycache__/"), "{listed:?}");
+    assert!(!listed.contains("keep/__pycache__/"), "{listed:?}");
+}
+
+/// The folders below the work tree that existed before and are gone after, with a trailing `/`.
+fn removed_folders(env: &TestEnv, before: &BTreeMap<PathBuf, u64>, after: &BTreeMap<PathBuf, u64>) -> BTreeSet<String> {
+    let dirs = |files: &BTreeMap<PathBuf, u64>| -> BTreeSet<PathBuf> {
+        files.keys().flat_map(|path| path.ancestors().skip(1).map(Path::to_path_buf)).collect()
+    };
+    let (was, is) = (dirs(before), dirs(after));
+    // A folder that lost its files may still be there, empty (a package folder): only gone ones count.
+    was.difference(&is)
+        .filter(|dir| !dir.exists())
+        .filter_map(|dir| dir.strip_prefix(&env.repo).ok())
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .map(|relative| format!("{}/", relative.display()))
+        .collect()
+}
+
+#[test]
+fn clean_in_a_subfolder_cleans_that_subfolder_only_like_git_clean() {
+    let env = TestEnv::new();
+    for folder in ["a", "a/inner", "b", "."] {
+        env.write(format!("{folder}/__pycache__/m.cpython-312.pyc"), "cache");
+    }
+    let run = env.run_in(&env.repo.join("a"), &["clean", "--dry-run"]).expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "__pycache__/m.cpython-312.pyc\ninner/__pycache__/m.cpython-312.pyc\ninner/__pycache__/\n__pycache__/\n"
+    );
+    env.run_in(&env.repo.join("a"), &["clean"]).expect_code(0);
+    assert!(!env.repo.join("a/__pycache__").exists() && !env.repo.join("a/inner/__pycache__").exists());
+    assert!(env.repo.join("b/__pycache__/m.cpython-312.pyc").exists(), "a sibling was cleaned");
+    assert!(env.repo.join("__pycache__/m.cpython-312.pyc").exists(), "the folder above was cleaned");
+    // `-C` names the folder to start in, as for git.
+    env.run(&["-C", "b", "clean"]).expect_code(0);
+    assert!(!env.repo.join("b/__pycache__").exists());
+    assert!(env.repo.join("__pycache__/m.cpython-312.pyc").exists());
+    // At the top: all of it.
+    env.write("b/__pycache__/m.cpython-312.pyc", "cache");
+    env.run(&["clean"]).expect_code(0);
+    assert!(!env.repo.join("__pycache__").exists() && !env.repo.join("b/__pycache__").exists());
+    // Started inside `.git`, it refuses rather than clean the whole work tree.
+    let run = env.run_in(&env.repo.join(".git"), &["clean"]).expect_code(2);
+    assert!(run.stderr.contains("the current folder lies in"), "{}", run.stderr);
 }
 
 #[test]

@@ -657,7 +657,7 @@ fn worktree_add_compiles_the_new_work_tree() {
 
 #[test]
 fn check_calls_a_cache_that_validates_for_other_content_an_error() {
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = TestEnv::new();
     env.use_python(&python.path);
     env.write(".gitignore", "__pycache__/\n");

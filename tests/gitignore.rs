@@ -269,14 +269,21 @@ fn encodings_line_endings_and_a_missing_final_newline_are_preserved() {
         env.write(".gitignore", before);
         env.run(&["gitignore"]).expect_code(1);
         let after = env.read(".gitignore");
-        assert!(after.starts_with(before), "existing bytes changed: {:?}", String::from_utf8_lossy(&after));
-        let added = &after[before.len()..];
-        let expected_block: Vec<u8> =
-            ["# Python bytecode (added by pycache-guard)", "__pycache__/", "*.py[cod]", "*$py.class"]
-                .iter()
-                .flat_map(|line| line.bytes().chain(eol.iter().copied()))
-                .collect();
-        assert!(added.ends_with(&expected_block), "block: {:?}", String::from_utf8_lossy(added));
+        // Byte for byte: the old file, the line end it lacked, one blank line, the block.
+        let mut expected = before.to_vec();
+        if !before.ends_with(b"\n") {
+            expected.extend_from_slice(eol);
+        }
+        for line in ["", "# Python bytecode (added by pycache-guard)", "__pycache__/", "*.py[cod]", "*$py.class"] {
+            expected.extend(line.bytes().chain(eol.iter().copied()));
+        }
+        assert_eq!(
+            after,
+            expected,
+            "{:?} became {:?}",
+            String::from_utf8_lossy(before),
+            String::from_utf8_lossy(&after)
+        );
         let probes: Vec<String> = PROBES.iter().map(|p| p.to_string()).collect();
         assert!(git_check_ignore(&env, &probes).iter().all(Option::is_some), "{:?}", String::from_utf8_lossy(&after));
     }

@@ -165,7 +165,7 @@ fn clean_paths_never_follow_a_link_in_a_parent_folder() {
 
 #[test]
 fn rebuilds_never_delete_or_overwrite_tracked_bytecode() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with_python();
     env.write("ok.py", "X = 1\n");
     env.write("bad.py", "Y = 2\n");
@@ -283,7 +283,7 @@ fn naming_git_or_a_venv_explicitly_is_refused() {
 
 #[test]
 fn a_fifo_or_a_link_at_a_cache_path_never_blocks_a_rebuild() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with_python();
     env.write("a.py", "A = 1\n");
     env.write("b.py", "B = 1\n");

@@ -154,7 +154,7 @@ fn a_source_past_the_in_process_limit_is_left_to_the_interpreter() {
         run.stderr
     );
     // With one, its verdict is the one reported.
-    let python = python::default();
+    let python = common::require_python!();
     env.use_python(&python.path);
     let run = env.run(&["check", "--format", "json", "--select", "syntax-error"]);
     assert_eq!(reported(&run), BTreeSet::from(["large.py".to_string()]), "{}", run.stderr);

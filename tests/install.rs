@@ -1,5 +1,6 @@
 //! Hook installation in every git situation: local and global
-//! `core.hooksPath`, worktrees, foreign hooks, hook managers, bare repositories.
+//! `core.hooksPath` (and an empty or `.` one, refused), worktrees, foreign
+//! hooks, hook managers, bare repositories, shared repositories.
 
 #![allow(
     clippy::unwrap_used,
@@ -43,8 +44,11 @@ fn install_twice_changes_nothing() {
     let env = TestEnv::new();
     env.run(&["install"]).expect_code(0);
     let hook = hooks(&env).join("pre-commit");
+    // An mtime far in the past: a rewrite, however fast, would show as a new one.
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options().write(true).open(&hook).unwrap().set_modified(long_ago).unwrap();
     let before = (std::fs::read(&hook).unwrap(), std::fs::metadata(&hook).unwrap().modified().unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(before.1, long_ago);
     let run = env.run(&["install"]).expect_code(0);
     assert!(run.stderr.contains("already installed"), "{}", run.stderr);
     let after = (std::fs::read(&hook).unwrap(), std::fs::metadata(&hook).unwrap().modified().unwrap());
@@ -196,6 +200,14 @@ fn unknown_hook_name_is_a_usage_error_for_install_and_a_no_op_for_hook() {
     env.run(&["hook", "pre-push", "origin", "url"]).expect_code(0);
 }
 
+/// This machine's `PATH` without any folder that holds a `pycache-guard`:
+/// git and the tools the shim uses stay reachable wherever they live.
+fn path_without_the_binary() -> String {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let kept: Vec<_> = std::env::split_paths(&path).filter(|dir| !dir.join("pycache-guard").exists()).collect();
+    std::env::join_paths(kept).unwrap().into_string().unwrap()
+}
+
 #[test]
 fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
     let env = TestEnv::new();
@@ -209,7 +221,8 @@ fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
 
     // Without pycache-guard on PATH: a warning, and the commit is not broken.
     let mut command = env.command_in("git", &env.repo);
-    command.env("PATH", "/usr/local/bin:/usr/bin:/bin").args(["commit", "-q", "-m", "x"]);
+    let without_us = path_without_the_binary();
+    command.env("PATH", &without_us).args(["commit", "-q", "-m", "x"]);
     let run = Run::from(command.output().unwrap());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("pycache-guard: not found on PATH"), "{}", run.stderr);
@@ -219,10 +232,106 @@ fn shim_falls_back_to_path_and_passes_when_the_binary_is_missing() {
     env.git(&["add", "-A"]);
     let bin_dir = common::binary().parent().unwrap().to_path_buf();
     let mut command = env.command_in("git", &env.repo);
-    command
-        .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()))
-        .args(["commit", "-q", "-m", "y"]);
+    command.env("PATH", format!("{}:{without_us}", bin_dir.display())).args(["commit", "-q", "-m", "y"]);
     let run = Run::from(command.output().unwrap());
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("n.pyc (new)"), "{}", run.stderr);
+}
+
+#[test]
+fn empty_core_hooks_path_is_refused_because_git_runs_no_hook() {
+    let env = TestEnv::new();
+    env.git(&["config", "--local", "core.hooksPath", ""]);
+    let run = env.run(&["install"]).expect_code(2);
+    assert!(run.stderr.contains("`core.hooksPath` is empty in your local git config"), "{}", run.stderr);
+    assert!(run.stderr.contains("git config --local --unset core.hooksPath"), "{}", run.stderr);
+    assert!(!hooks(&env).join("pre-commit").exists());
+    assert!(!env.repo.join("pre-commit").exists());
+    // What the refusal claims: git runs no hook, not even the default folder's.
+    std::fs::write(hooks(&env).join("pre-commit"), "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(hooks(&env).join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(env.git_status(&["commit", "-q", "--allow-empty", "-m", "x"]).code, 0, "git ran a hook");
+    // The fix it names works.
+    env.git(&["config", "--local", "--unset", "core.hooksPath"]);
+    std::fs::remove_file(hooks(&env).join("pre-commit")).unwrap();
+    env.run(&["install"]).expect_code(0);
+    assert!(hooks(&env).join("pre-commit").exists());
+}
+
+#[test]
+fn dot_core_hooks_path_is_refused_and_writes_nothing_into_the_work_tree() {
+    let env = TestEnv::new();
+    env.git(&["config", "--local", "core.hooksPath", "."]);
+    let sub = env.repo.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    for dir in [&env.repo, &sub] {
+        let run = env.run_in(dir, &["install"]).expect_code(2);
+        assert!(run.stderr.contains("`core.hooksPath` is `.` in your local git config"), "{}", run.stderr);
+        assert!(run.stderr.contains("git config --local core.hooksPath .git/hooks"), "{}", run.stderr);
+    }
+    let listing: Vec<_> = std::fs::read_dir(&env.repo).unwrap().flatten().map(|entry| entry.file_name()).collect();
+    assert_eq!(listing.len(), 2, "only .git and sub: {listing:?}");
+    // What the refusal claims: git cannot run a hook there, and the commit fails.
+    env.write("pre-commit", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(env.repo.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let commit = env.git_status(&["commit", "-q", "--allow-empty", "-m", "x"]);
+    assert_ne!(commit.code, 0, "git ran a hook at the top of the work tree: {}", commit.stderr);
+}
+
+#[test]
+fn shared_repository_shims_are_group_writable_as_git_makes_its_files() {
+    for (setting, mode) in [("group", 0o775), ("all", 0o775), ("0640", 0o750), ("umask", 0o755)] {
+        let env = TestEnv::new();
+        env.git(&["config", "core.sharedRepository", setting]);
+        // A foreign hook, moved aside, keeps its own mode.
+        std::fs::write(hooks(&env).join("post-merge"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(hooks(&env).join("post-merge"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        env.run(&["install"]).expect_code(0);
+        for entry in std::fs::read_dir(hooks(&env)).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let actual = entry.metadata().unwrap().permissions().mode() & 0o7777;
+            if name.ends_with(".sample") {
+                continue;
+            }
+            let expected = if name == "post-merge.pre-pycache-guard" { 0o700 } else { mode };
+            assert_eq!(actual, expected, "{setting}: {name} has mode {actual:o}");
+        }
+        // A later change of the setting is applied by the next install.
+        env.git(&["config", "core.sharedRepository", "umask"]);
+        let run = env.run(&["install"]).expect_code(0);
+        let pre_commit = std::fs::metadata(hooks(&env).join("pre-commit")).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(pre_commit, 0o755, "{setting} then umask: {}", run.stderr);
+    }
+}
+
+#[test]
+fn check_reports_the_hooks_missing_where_git_cannot_run_them() {
+    let env = TestEnv::new();
+    env.install_hooks();
+    let finding = |env: &TestEnv| {
+        let run = env.run(&["check", "--no-syntax", "--select", "hooks-missing", "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(finding(&env), Vec::<String>::new(), "installed, so nothing is missing");
+    // Our shims are still in .git/hooks, but git runs none of them.
+    env.git(&["config", "core.hooksPath", ""]);
+    let found = finding(&env);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("`core.hooksPath` is empty"), "{found:?}");
+    // Shims at the top of the work tree, where git cannot start them.
+    for entry in std::fs::read_dir(hooks(&env)).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().ends_with(".sample") {
+            std::fs::copy(entry.path(), env.repo.join(entry.file_name())).unwrap();
+        }
+    }
+    env.git(&["config", "core.hooksPath", "."]);
+    let found = finding(&env);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("`core.hooksPath` is `.`"), "{found:?}");
 }

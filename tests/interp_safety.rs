@@ -321,7 +321,7 @@ fn interpreter_names_and_unknown_keys_from_pyproject_are_escaped() {
 
 #[test]
 fn a_symlinked_pycache_refusal_escapes_the_folder_name() {
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = TestEnv::new();
     env.use_python(&python.path);
     let outside = env.root().join("outside");
@@ -342,7 +342,7 @@ fn a_symlinked_pycache_refusal_escapes_the_folder_name() {
 
 #[test]
 fn json_reports_carry_deceptive_names_as_escapes_only() {
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = TestEnv::new();
     env.use_python(&python.path);
     let name = "rtl\u{202e}yp.\u{9b}x.py";
@@ -362,7 +362,7 @@ fn a_shim_asked_in_the_work_tree_never_finds_committed_programs_on_path() {
     // A shim like pyenv's, which finds `bash` through `PATH`.
     let shims = env.root().join("shims");
     std::fs::create_dir_all(&shims).unwrap();
-    let real = python::default();
+    let real = common::require_python!();
     std::fs::write(shims.join("python3"), format!("#!/usr/bin/env fake-bash\nexec {} \"$@\"\n", real.path.display()))
         .unwrap();
     make_executable(&shims.join("python3"));

@@ -106,7 +106,7 @@ proptest! {
 /// interpreter, for a spread of stems, tags, levels and prefixes.
 #[test]
 fn cache_paths_agree_with_importlib() {
-    let python = common::python::default();
+    let python = common::require_python!();
     let mut cases = Vec::new();
     for (i, stem) in ["m", "foo.bar", "_private", "a.b.c", "test_x", "UPPER"].iter().enumerate() {
         for (j, tag) in ["cpython-38", "cpython-313", "pypy310"].iter().enumerate() {

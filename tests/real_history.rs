@@ -31,7 +31,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::python::{self, Python};
+use common::python::Python;
 use common::{Run, TestEnv};
 
 /// The released versions, oldest first.
@@ -213,7 +213,7 @@ fn walk(root: &Path, relative: &Path, visit: &mut dyn FnMut(&Path, bool)) {
 #[test]
 fn packaging_history_walked_merged_and_rebased_keeps_every_cache_true() {
     let Some(sdists) = sdists() else { return };
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = TestEnv::new();
     env.use_python(&python.path);
     env.write(".gitignore", "__pycache__/\n*.py[cod]\n");

@@ -67,7 +67,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn checkout_rebuilds_changed_sources_and_leaves_the_rest_alone() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     let tag = &python.tag;
     env.write("pkg/__init__.py", "");
@@ -98,7 +98,7 @@ fn checkout_rebuilds_changed_sources_and_leaves_the_rest_alone() {
 
 #[test]
 fn clone_with_hooks_from_a_template_compiles_every_source() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("app/main.py", "print('hi')\n");
     env.write("app/util.py", "X = 1\n");
@@ -127,7 +127,7 @@ fn clone_with_hooks_from_a_template_compiles_every_source() {
 
 #[test]
 fn merge_rebuilds_orig_head_to_head() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("a.py", "A = 1\n");
     env.write("b.py", "B = 1\n");
@@ -151,7 +151,7 @@ fn merge_rebuilds_orig_head_to_head() {
 
 #[test]
 fn squash_merge_rebuilds_the_index_against_head() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("a.py", "A = 1\n");
     env.commit_all("base");
@@ -166,7 +166,7 @@ fn squash_merge_rebuilds_the_index_against_head() {
 
 #[test]
 fn rebase_and_amend_rebuild_through_post_rewrite() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("a.py", "A = 1\n");
     env.commit_all("base");
@@ -209,7 +209,7 @@ fn rebase_and_amend_rebuild_through_post_rewrite() {
 
 #[test]
 fn file_checkout_rebuilds_what_its_stale_scan_finds() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("a.py", "A = 'one'\n");
     env.write("b.py", "B = 1\n");
@@ -232,7 +232,7 @@ fn file_checkout_rebuilds_what_its_stale_scan_finds() {
 
 #[test]
 fn deleted_package_no_longer_imports_as_a_namespace_package() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("keep.py", "");
     env.commit_all("base");
@@ -251,7 +251,7 @@ fn deleted_package_no_longer_imports_as_a_namespace_package() {
 
 #[test]
 fn legacy_sibling_bytecode_of_a_deleted_module_is_removed_unless_tracked() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("keep.py", "");
     env.write("tracked_fixture.pyc", "committed on purpose");
@@ -275,7 +275,7 @@ fn legacy_sibling_bytecode_of_a_deleted_module_is_removed_unless_tracked() {
 
 #[test]
 fn same_second_same_size_swap_no_longer_runs_stale_code() {
-    let python = python::default();
+    let python = common::require_python!();
     // The hazard: git rewrites value.py within the second the old cache was
     // made, with the same size. A chained hook pins the new file's mtime to
     // the old cache's, as if git had been that fast.
@@ -309,7 +309,7 @@ fn same_second_same_size_swap_no_longer_runs_stale_code() {
 
 #[test]
 fn pycache_prefix_is_written_and_cleaned_in_the_mirror_tree() {
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = env_with(python);
     let prefix = env.root().join("prefix");
     env.extra_env.push(("PYTHONPYCACHEPREFIX".into(), prefix.display().to_string()));
@@ -338,7 +338,7 @@ fn pycache_prefix_is_written_and_cleaned_in_the_mirror_tree() {
 
 #[test]
 fn dont_write_bytecode_makes_hooks_only_remove() {
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = env_with(python);
     env.write("a.py", "A = 1\n");
     env.write("gone.py", "G = 1\n");
@@ -365,7 +365,7 @@ fn dont_write_bytecode_makes_hooks_only_remove() {
 #[test]
 fn two_interpreters_give_two_cache_tags() {
     let Some(other) = python::other_than_default() else { return };
-    let default = python::default();
+    let default = common::require_python!();
     let env = TestEnv::new();
     env.write("m.py", "M = 1\n");
     env.commit_all("base");
@@ -403,7 +403,7 @@ fn every_interpreter_on_the_machine_writes_caches_it_loads() {
 
 #[test]
 fn optimization_levels_from_config_and_flags() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("pyproject.toml", "[tool.pycache-guard]\noptimize = [0, 2]\n");
     env.write("m.py", "assert True\n");
@@ -427,7 +427,7 @@ fn pyc_flags(path: &Path) -> u32 {
 
 #[test]
 fn checked_hash_from_source_date_epoch_and_kept_modes() {
-    let python = python::default();
+    let python = common::require_python!();
     let mut env = env_with(python);
     env.write("a.py", "A = 1\n");
     env.write("b.py", "B = 1\n");
@@ -448,7 +448,7 @@ fn checked_hash_from_source_date_epoch_and_kept_modes() {
 
 #[test]
 fn broken_source_is_one_warning_and_its_stale_cache_goes() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("good.py", "G = 1\n");
     env.write("broken.py", "B = 1\n");
@@ -527,7 +527,7 @@ fn tracked_scripts_named_as_interpreters_never_run() {
 
 #[test]
 fn caches_written_by_rebuild_are_the_ones_python_loads() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     let mut modules = Vec::new();
     for package in ["corpus", "corpus/sub"] {
@@ -556,7 +556,7 @@ fn caches_written_by_rebuild_are_the_ones_python_loads() {
 
 #[test]
 fn caches_are_byte_identical_to_py_compile() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     let stdlib = python.stdlib();
     for module in ["argparse.py", "dataclasses.py", "textwrap.py", "string.py"] {
@@ -591,7 +591,7 @@ fn caches_are_byte_identical_to_py_compile() {
 
 #[test]
 fn dry_run_lists_the_plan_and_changes_nothing() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("a.py", "A = 1\n");
     env.commit_all("base");
@@ -604,7 +604,7 @@ fn dry_run_lists_the_plan_and_changes_nothing() {
 
 #[test]
 fn background_mode_returns_at_once_and_logs() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("pyproject.toml", "[tool.pycache-guard]\nbackground = true\n");
     env.write("a.py", "A = 1\n");
@@ -615,15 +615,20 @@ fn background_mode_returns_at_once_and_logs() {
     env.commit_all("b");
     env.git(&["checkout", "-q", "main"]);
     env.git(&["checkout", "-q", "other"]);
-    // Wait for the detached rebuild: it holds the lock while it works.
+    // Wait for the detached rebuild to finish: it writes its cache first and
+    // its log line last, so the test waits for the line, not the cache.
+    let log_path = env.repo.join(".git/pycache-guard/rebuild.log");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !pycs(&env.repo).contains(&format!("__pycache__/b.{}.pyc", python.tag)) {
-        assert!(std::time::Instant::now() < deadline, "the background rebuild never finished");
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("background rebuild after post-index-change: compiled 1 file") {
+            break log;
+        }
+        assert!(std::time::Instant::now() < deadline, "the background rebuild never logged its work:\n{log}");
         std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let log = std::fs::read_to_string(env.repo.join(".git/pycache-guard/rebuild.log")).unwrap();
+    };
     assert!(log.contains("to compile in the background"), "{log}");
-    assert!(log.contains("background rebuild after post-index-change: compiled 1 file"), "{log}");
+    assert!(pycs(&env.repo).contains(&format!("__pycache__/b.{}.pyc", python.tag)), "{log}");
 }
 
 #[test]
@@ -642,7 +647,7 @@ fn hooks_exit_zero_even_when_everything_fails() {
 
 #[test]
 fn pre_commit_framework_drives_the_post_checkout_stage() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     let hook_repo = common::hook_repo::hook_repository(&env);
     let rev = env.git_in(&hook_repo, &["rev-parse", "HEAD"]).stdout.trim().to_string();
@@ -673,7 +678,7 @@ fn pre_commit_framework_drives_the_post_checkout_stage() {
 
 #[test]
 fn prek_drives_the_post_merge_stage_with_its_own_variables() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     // A local hook runs the binary under test; prek passes PRE_COMMIT_SQUASH_MERGE, not pre-commit's name.
     let config = format!(
@@ -731,7 +736,7 @@ fn rebuild_all_compiles_every_source_whatever_the_record_says() {
 /// cache that would lie about it is still put right.
 #[test]
 fn a_plain_commit_compiles_only_what_would_lie() {
-    let python = python::default();
+    let python = common::require_python!();
     let env = env_with(python);
     env.write("stale.py", "x = 1\n");
     env.write("lying.py", "y = 1\n");

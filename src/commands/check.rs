@@ -17,12 +17,14 @@ use crate::exit::ExitStatus;
 use crate::git::Repo;
 use crate::index::Index;
 use crate::interpreter::Interpreter;
-use crate::output::{Tone, paint};
+use crate::output::{Tone, Verbosity, paint};
 
-use super::Context;
+use super::{Context, Refusal};
 
 /// Version of the JSON document; bumped when a field changes meaning.
-pub const JSON_VERSION: u32 = 1;
+/// 2: `stats.by_folder` is keyed by the package folder at any depth, and
+/// `stats.by_tag` counts pytest's rewritten caches under `pytest`.
+pub const JSON_VERSION: u32 = 2;
 
 /// Everything one pass found.
 #[derive(Default)]
@@ -127,12 +129,32 @@ fn selection(args: &CheckArgs, config: &ProjectConfig) -> BTreeSet<FindingId> {
 
 /// Runs the checks, applies `--fix`, and prints the report.
 pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
+    if args.stats && args.format == Format::Github {
+        return Err(Refusal::new(
+            "`--stats` is a table, and GitHub annotations have no place for one",
+            "use `--format json`, whose `stats` field holds the footprint, or run `check --stats` apart",
+        )
+        .into());
+    }
     let repo = Repo::discover()?;
     let workdir = repo.workdir()?.to_path_buf();
     let config = ProjectConfig::load(&workdir)?;
     let mut selected = selection(args, &config);
     if args.no_syntax {
         selected.remove(&FindingId::SyntaxError);
+    }
+    let skipped: Vec<&str> =
+        FindingId::ALL.into_iter().filter(|id| !selected.contains(id)).map(FindingId::as_str).collect();
+    if !skipped.is_empty() {
+        let configured = !config.select.is_empty() || !config.ignore.is_empty();
+        let why = if !args.select.is_empty() {
+            "not in `--select`"
+        } else if !args.ignore.is_empty() || configured {
+            "left out by `select` and `ignore`"
+        } else {
+            "`--no-syntax`"
+        };
+        context.printer.verbose(format!("skipping the checks {} ({why})", skipped.join(", ")));
     }
     let prefixes = super::repo_paths(context, &workdir, &args.paths)?;
     let _lock = if args.fix { Some(crate::state::Lock::acquire(repo.git_dir())?) } else { None };
@@ -227,10 +249,24 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.failures.extend(run.failures);
         out.skipped.extend(run.skipped);
     }
-    if scope.wants(FindingId::HooksMissing)
-        && let Ok(hooks) = scope.repo.hooks_dir()
-    {
-        out.findings.extend(check::hooks_missing(&scope.workdir, &hooks));
+    if scope.wants(FindingId::HooksMissing) {
+        match super::install::hooks_dir_git_runs(scope.repo, &scope.workdir) {
+            Ok(hooks) => out.findings.extend(check::hooks_missing(&scope.workdir, &hooks)),
+            // A `core.hooksPath` git runs no hook from: whatever is installed, none runs.
+            Err(error) => {
+                if let Some(refusal) = error.downcast_ref::<Refusal>() {
+                    out.findings.push(Finding {
+                        id: FindingId::HooksMissing,
+                        severity: Severity::Info,
+                        path: None,
+                        line: None,
+                        column: None,
+                        message: format!("no pycache-guard hook runs: {}", refusal.message),
+                        hint: refusal.hint.clone(),
+                    });
+                }
+            }
+        }
     }
     sort(&mut out.findings);
     Ok(out)
@@ -406,9 +442,12 @@ fn location(style: &PathStyle, finding: &Finding) -> String {
 
 fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats: bool) {
     let color = context.printer.stdout_color();
+    // `-q` prints only errors: the error-severity findings, with their hints, and no summary.
+    let quiet = context.printer.verbosity() == Verbosity::Quiet;
+    let shown = |finding: &&Finding| !quiet || finding.severity == Severity::Error;
     let mut lines = Vec::new();
     for id in FindingId::ALL {
-        let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).collect();
+        let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).filter(shown).collect();
         let Some(first) = group.first() else { continue };
         lines.push(format!(
             "{}[{id}]: {}",
@@ -424,6 +463,12 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
             lines.push(format!("  {} {hint}", paint("hint:", Tone::Note, color)));
         }
         lines.push(String::new());
+    }
+    if quiet {
+        if !lines.is_empty() {
+            context.printer.data(lines.join("\n").trim_end());
+        }
+        return;
     }
     if stats {
         lines.extend(stats_table(&gathered.stats, color));
@@ -480,11 +525,13 @@ fn group_hints(style: &PathStyle, id: FindingId, group: &[&Finding]) -> Vec<Stri
 
 fn stats_table(stats: &Stats, color: bool) -> Vec<String> {
     let mut lines = vec![paint("bytecode footprint", Tone::Heading, color)];
+    let width = stats.by_folder.keys().chain(stats.by_tag.keys()).map(|key| key.chars().count()).max().unwrap_or(0);
+    let width = width.max(28);
     for (title, table) in [("folder", &stats.by_folder), ("cache tag", &stats.by_tag)] {
-        lines.push(format!("  {title:<28} {:>8} {:>12}", "files", "bytes"));
+        lines.push(format!("  {title:<width$} {:>8} {:>12}", "files", "bytes"));
         for (key, footprint) in table {
             lines.push(format!(
-                "  {:<28} {:>8} {:>12}",
+                "  {:<width$} {:>8} {:>12}",
                 crate::display::sanitize_text(key),
                 footprint.files,
                 crate::display::human_bytes(footprint.bytes)

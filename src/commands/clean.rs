@@ -15,7 +15,9 @@ use crate::walk::Exclusion;
 
 use super::{Context, Refusal};
 
-/// Cleans the work tree (or PATHS), and the prefix tree with `--prefix`.
+/// Cleans PATHS, or else the folder it was started in and everything below
+/// (the whole work tree from its top), like `git clean`; and the prefix tree's
+/// mirror of the same folders with `--prefix`.
 pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
     if args.store {
@@ -31,7 +33,16 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
         roots.push(absolute);
     }
     if roots.is_empty() {
-        roots.push(workdir.clone());
+        let here = start_folder(context, &workdir);
+        check_root(&workdir, &here, args.include_venvs)
+            .map_err(|(why, hint)| Refusal::new(format!("the current folder {why}"), hint))?;
+        if here != workdir {
+            context.printer.verbose(format!(
+                "cleaning `{}` and below only, the folder you are in (like `git clean`); run it at the top of the work tree, or with `-C`, for all of it",
+                crate::display::sanitize_text(&here.strip_prefix(&workdir).unwrap_or(&here).display().to_string())
+            ));
+        }
+        roots.push(here);
     }
     let location = if args.prefix { super::cache_location()? } else { CacheLocation::Pycache };
     if let CacheLocation::Prefix(prefix) = &location {
@@ -53,8 +64,10 @@ pub fn run(context: &Context, args: &CleanArgs) -> Result<ExitStatus> {
     if args.prefix {
         match location {
             CacheLocation::Prefix(prefix) => {
-                let mirror = crate::artifact::cache_dir(&workdir, &CacheLocation::Prefix(prefix.clone()));
-                clean::clean_mirror(&cleaner, &prefix, &mirror);
+                for root in &walk_options.roots {
+                    let mirror = crate::artifact::cache_dir(root, &CacheLocation::Prefix(prefix.clone()));
+                    clean::clean_mirror(&cleaner, &prefix, &mirror);
+                }
             }
             CacheLocation::Pycache => {
                 context.printer.warning("`--prefix` given, but PYTHONPYCACHEPREFIX is not set; nothing to do there")
@@ -86,6 +99,12 @@ fn clean_store(context: &Context, repo: &Repo, dry_run: bool) -> Result<ExitStat
         crate::display::human_bytes(usage.bytes)
     ));
     Ok(ExitStatus::Success)
+}
+
+/// The folder `clean` was started in, when it lies inside the work tree
+/// (git runs nothing of ours elsewhere); the top of the work tree otherwise.
+fn start_folder(context: &Context, workdir: &Path) -> std::path::PathBuf {
+    if context.cwd.starts_with(workdir) { context.cwd.clone() } else { workdir.to_path_buf() }
 }
 
 /// Why a folder named on the command line is not cleaned: a symbolic link in
@@ -149,8 +168,14 @@ fn report(context: &Context, repo: &Repo, args: &CleanArgs, mut outcome: clean::
     let style = context.path_style(repo)?;
     outcome.files.sort();
     if args.dry_run {
+        // Files, then the folders their removal would leave empty (with a
+        // trailing `/`, as `git clean --dry-run` shows folders), deepest first.
+        outcome.dirs.sort_by(|a, b| b.components().count().cmp(&a.components().count()).then(a.cmp(b)));
         for path in &outcome.files {
             context.printer.data(style.show_absolute(path));
+        }
+        for path in &outcome.dirs {
+            context.printer.data(format!("{}/", style.show_absolute(path)));
         }
     }
     let plural = |count: usize, word: &str| crate::display::count(count, word, &format!("{word}s"));

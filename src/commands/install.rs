@@ -18,7 +18,7 @@ use crate::git::Repo;
 use crate::hook_type::HookType;
 use crate::manager::{self, Manager, snippet};
 use crate::output::code;
-use crate::shim::{self, Installed, Shim};
+use crate::shim::{self, Installed, Sharing, Shim};
 
 use super::{Context, Refusal};
 
@@ -40,25 +40,58 @@ pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
         )
         .into());
     }
-    let hooks_dir = repo.hooks_dir()?;
+    let hooks_dir = hooks_dir_git_runs(&repo, &workdir)?;
     let survey = manager::survey(&workdir, &hooks_dir);
     if !args.force
         && let Some(manager) = survey.installed
     {
         return Ok(advise(context, manager, &survey, &workdir, &hooks_dir));
     }
-    install_shims(context, &hooks_dir, &shims)?;
+    let sharing = Sharing::parse(repo.config_with_scope("core.sharedRepository")?.map(|(_, value)| value).as_deref());
+    install_shims(context, &hooks_dir, &shims, sharing)?;
     if !args.force {
         mention_configured_managers(context, &survey, &workdir);
     }
     Ok(ExitStatus::Success)
 }
 
-fn install_shims(context: &Context, hooks_dir: &Path, shims: &[Shim]) -> Result<()> {
+/// The folder git runs hooks from, or a refusal where git would run none we
+/// could put there: an empty `core.hooksPath` (git then runs no hook at
+/// all), or one naming the top of the work tree (`.`), where the shims would
+/// be files a commit could add and git cannot start them (it looks a bare
+/// `pre-commit` up on `PATH` and fails the commit).
+pub(super) fn hooks_dir_git_runs(repo: &Repo, workdir: &Path) -> Result<std::path::PathBuf> {
+    let configured = repo.config_with_scope("core.hooksPath")?;
+    if let Some((scope, value)) = &configured
+        && value.is_empty()
+    {
+        return Err(Refusal::new(
+            format!("`core.hooksPath` is empty in your {scope} git config, so git runs no hook at all"),
+            format!(
+                "unset it with `git config --{scope} --unset core.hooksPath`, then run `pycache-guard install` again"
+            ),
+        )
+        .into());
+    }
+    let hooks_dir = repo.hooks_dir()?;
+    let top = |path: &Path| path.canonicalize().unwrap_or_else(|_| crate::paths::normalize(path));
+    if let Some((scope, value)) = &configured
+        && top(&hooks_dir) == top(workdir)
+    {
+        return Err(Refusal::new(
+            format!("`core.hooksPath` is `{value}` in your {scope} git config: the top of the work tree, where hooks would be files a commit could add, and git cannot run them there"),
+            "give this repository its own hooks folder with `git config --local core.hooksPath .git/hooks`, then run `pycache-guard install` again",
+        )
+        .into());
+    }
+    Ok(hooks_dir)
+}
+
+fn install_shims(context: &Context, hooks_dir: &Path, shims: &[Shim], sharing: Sharing) -> Result<()> {
     let exe = std::env::current_exe()?;
     let exe = exe.canonicalize().unwrap_or(exe);
     for &shim in shims {
-        let outcome = shim::install(hooks_dir, shim, &exe)?;
+        let outcome = shim::install(hooks_dir, shim, &exe, sharing)?;
         let hook = code(hooks_dir.join(shim.name).display());
         match outcome {
             Installed::Created => context.printer.info(format!("installed the {} hook: {hook}", shim.name)),

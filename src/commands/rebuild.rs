@@ -326,7 +326,14 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     // what would lie it removes at once, and the compiling waits its turn.
     let lock = acquire_lock(repo, options)?;
     let busy = lock.is_none() && !options.dry_run;
+    context.printer.verbose(format!("what to rebuild: {}", describe_selection(what)));
     let mut baseline = if options.reconcile { Some(Baseline::resolve(context, repo, began)) } else { None };
+    if let Some(Baseline { since: Some(_), head, .. }) = &baseline {
+        let at = head.as_deref().map_or(String::new(), |head| format!(" (now at {})", short(head)));
+        context.printer.verbose(format!(
+            "the record of the last rebuild is trusted: also what git changed since it{at}, from `.git/pycache-guard/`"
+        ));
+    }
     // A first record needs more than a stale scan from a hook that names no
     // commits (post-index-change): that scan compiles no new file, and the
     // record would then hide the new files from the hooks that follow.
@@ -338,6 +345,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         baseline = None;
     }
     let Some(mut work) = gather(context, repo, &workdir, what, options, baseline.as_mut())? else {
+        context.printer.verbose("nothing to compile and no folder to sweep: every cache in that selection is current");
         if let Some(baseline) = &baseline
             && !options.dry_run
             && !busy
@@ -397,6 +405,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     let racy_caches = baseline.as_ref().map(Baseline::racy_caches).unwrap_or_default();
     let plan = rebuild::plan_at(&work.targets, &settings, &work.index, &racy_caches, began.div_euclid(1_000_000_000));
     let style = context.path_style(repo)?;
+    explain_plan(context, &style, &work.targets, &plan, &settings);
     if options.dry_run {
         print_plan(context, &style, &plan, &settings);
         return Ok(ExitStatus::Success);
@@ -863,6 +872,54 @@ fn choose_interpreters(
     Ok(())
 }
 
+/// `-v`: the changed set and why it is that set.
+fn describe_selection(what: &What) -> String {
+    match what {
+        What::Paths(paths) => format!(
+            "the tracked sources under the {} named on the command line",
+            if paths.len() == 1 { "path".to_string() } else { format!("{} paths", paths.len()) }
+        ),
+        What::Span(Span::AllTracked) => "every tracked source (`--all`, or a new work tree)".into(),
+        What::Span(Span::StaleScan) => {
+            "tracked sources whose caches no longer match (a stat and a 16-byte header each), as no revision or path was named or the event named none".into()
+        }
+        What::Span(Span::Commits { old, new }) => {
+            format!("the files git changed between {} and {}", short(old), short(new))
+        }
+        What::Span(Span::Staged) => "the files the index changes against `HEAD` (a squash merge)".into(),
+        What::Span(Span::Nothing) => "nothing: the event moved no file".into(),
+    }
+}
+
+/// A commit id as people read it.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// `-v`: how many files the plan compiles and removes, and what it leaves alone and why.
+fn explain_plan(context: &Context, style: &PathStyle, targets: &Targets, plan: &Plan, settings: &Settings) {
+    if context.printer.verbosity() < Verbosity::Verbose {
+        return;
+    }
+    let tags: Vec<&str> = settings.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.as_str()).collect();
+    let sources: std::collections::BTreeSet<&BString> = plan.jobs.iter().map(|job| &job.source).collect();
+    context.printer.verbose(format!(
+        "{} selected, {} to compile ({} cache {} for {}), {} folder{} to sweep, {} cache{} to remove",
+        if targets.compile.len() == 1 { "1 source".to_string() } else { format!("{} sources", targets.compile.len()) },
+        sources.len(),
+        plan.jobs.len(),
+        if plan.jobs.len() == 1 { "file" } else { "files" },
+        if tags.is_empty() { "no interpreter".to_string() } else { tags.join(", ") },
+        targets.sweep.len(),
+        if targets.sweep.len() == 1 { "" } else { "s" },
+        plan.removals.len(),
+        if plan.removals.len() == 1 { "" } else { "s" },
+    ));
+    for (path, skip) in &plan.skipped {
+        context.printer.verbose(format!("skipped {}: {}", style.show_absolute(path), skip.describe()));
+    }
+}
+
 fn print_plan(context: &Context, style: &PathStyle, plan: &Plan, settings: &Settings) {
     for removal in &plan.removals {
         context.printer.data(format!("remove {} ({})", style.show_absolute(&removal.path), removal.reason.word()));
@@ -904,18 +961,23 @@ fn show_report(
     summary_wanted: bool,
     elapsed: Duration,
 ) -> ExitStatus {
+    // The label follows the exit status: a hook exits 0 whatever happened, so
+    // there these are warnings; a command exits 1 or 2 for them, so errors.
+    let report_line = |message: String| {
+        if options.hook { context.printer.warning(message) } else { context.printer.error(message) }
+    };
     for problem in &report.syntax {
-        // CPython gives line 0 for an error with no place (an unknown encoding): no `:0:0`.
-        let place = if problem.line == 0 { String::new() } else { format!(":{}:{}", problem.line, problem.column) };
-        context.printer.warning(format!(
-            "{}{place}: {} ({})",
+        report_line(format!(
+            "{}:{}:{}: {} ({})",
             style.show(&problem.source),
+            problem.line,
+            problem.column,
             crate::display::sanitize_text(&problem.message),
             problem.tags.join(", ")
         ));
     }
     for (path, message) in report.failures.iter().chain(&report.removed.errors) {
-        context.printer.warning(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
+        report_line(format!("{}: {}", style.show_absolute(path), crate::display::sanitize_text(message)));
     }
     let did_something = report.compiled > 0 || !report.removed.files.is_empty();
     if did_something && summary_wanted {

@@ -6,7 +6,11 @@
 pub mod hook_repo;
 pub mod python;
 pub mod setups;
+pub mod snapshot;
 pub mod tools;
+
+#[allow(unused_imports, reason = "only the test binaries that need an interpreter use it")]
+pub(crate) use python::require_python;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

@@ -62,16 +62,39 @@ pub fn all() -> &'static [Python] {
             }
         }
         found.sort_by_key(|python| python.version);
-        assert!(!found.is_empty(), "no CPython 3 on this machine");
         found
     })
 }
 
-/// The real executable behind `python3`.
-pub fn default() -> &'static Python {
-    static DEFAULT: OnceLock<Python> = OnceLock::new();
-    DEFAULT.get_or_init(|| ask(Path::new("python3")).expect("python3 runs"))
+/// The real executable behind `python3`, or failing that the newest CPython
+/// 3 found; `None` on a machine without one (see [`require_python!`]).
+pub fn found() -> Option<&'static Python> {
+    static DEFAULT: OnceLock<Option<Python>> = OnceLock::new();
+    DEFAULT.get_or_init(|| ask(Path::new("python3")).or_else(|| all().last().cloned())).as_ref()
 }
+
+/// The real executable behind `python3`. Panics without one: a test that
+/// needs an interpreter should use [`require_python!`], which skips instead.
+pub fn default() -> &'static Python {
+    found().expect("no CPython 3 on this machine: install one (pyenv, or the system's python3)")
+}
+
+/// The default interpreter, or, on a machine without any CPython 3, a note
+/// on stderr and a `return` from the calling test, which then passes as skipped.
+#[allow(unused_macros, reason = "only the test binaries that need an interpreter use it")]
+macro_rules! require_python {
+    () => {
+        match $crate::common::python::found() {
+            Some(python) => python,
+            None => {
+                eprintln!("skipped: no CPython 3 on this machine (install one with pyenv, or the system's python3)");
+                return;
+            }
+        }
+    };
+}
+#[allow(unused_imports, reason = "only the test binaries that need an interpreter use it")]
+pub(crate) use require_python;
 
 /// Interpreters from 3.8 on (the versions the issue asks for), plus `python3`.
 pub fn modern() -> Vec<&'static Python> {
