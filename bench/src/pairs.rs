@@ -413,8 +413,9 @@ pub fn checkout(bench: &Bench) -> Result<Row> {
     let mut ours = bench.theirs("round trip with hooks", &repo, &["sh", "-c", &script("")]);
     ours.env.push(python_env.clone());
     let ours = ours.prepare(wait.clone());
-    let theirs =
-        bench.theirs("round trip without hooks", &repo, &["sh", "-c", &script(&format!("-c {no_hooks}"))]).prepare(wait);
+    let theirs = bench
+        .theirs("round trip without hooks", &repo, &["sh", "-c", &script(&format!("-c {no_hooks}"))])
+        .prepare(wait);
     let what = if bench.quick { "generated pair".to_string() } else { "sympy 1.12 ↔ 1.13.0".to_string() };
     Ok(Row {
         name: "checkout",
