@@ -617,6 +617,13 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }
 
+/// What tells a source's content apart without reading it: its stat as git
+/// keeps it (times to the nanosecond, size, inode); `None` when it is gone.
+fn source_identity(source: &Path) -> Option<(i64, i64, i64, i64, u64, u64)> {
+    let meta = std::fs::metadata(source).ok()?;
+    Some((meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino()))
+}
+
 /// [`crate::syntax::unplaced_position`] of a source the interpreter placed at line 0.
 fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
     match crate::source::read(&settings.workdir, source) {
@@ -658,7 +665,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
             match stage(job, &roots, staged_jobs.len()) {
                 Ok(staged) => {
                     staged_jobs.push(staged);
-                    pending.push(missing);
+                    pending.push((missing, source_identity(&job.task.source)));
                 }
                 Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
@@ -666,9 +673,19 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         let tasks: Vec<Task> = staged_jobs.iter().map(|(_, task, _)| task.clone()).collect();
         let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
         let outcomes = if tasks.is_empty() { Vec::new() } else { compile::run(&spec, &tasks, settings.jobs, on_done) };
-        for (((job, _, staged), missing), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
+        for (((job, _, staged), (missing, before)), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
+            let mut overtaken = false;
             if let Some(staged) = staged {
-                if outcome == Outcome::Ok {
+                // `py_compile` reads the source, then stats it: a write in
+                // between gives old code under the new stat, a cache that
+                // would lie. A source that changed since it was staged loses
+                // its cache instead (missing, never lying).
+                if outcome == Outcome::Ok
+                    && before.is_none_or(|before| source_identity(&job.task.source) != Some(before))
+                {
+                    staged.discard();
+                    overtaken = true;
+                } else if outcome == Outcome::Ok {
                     // Filled from what the interpreter wrote, before it is renamed into place.
                     if let (Some(store), Some((key, snapshot))) = (&settings.store, &missing) {
                         crate::store::fill(store, key, snapshot, interpreter.info.magic, &staged.temporary_path());
@@ -680,8 +697,9 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                     staged.discard();
                 }
             }
-            let compiled = outcome == Outcome::Ok;
+            let compiled = outcome == Outcome::Ok && !overtaken;
             match outcome {
+                Outcome::Ok if overtaken => {}
                 Outcome::Ok => {
                     report.compiled += 1;
                     compiled_sources.insert(job.source.clone());
