@@ -641,6 +641,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
     let mut compiled_sources = BTreeSet::new();
     let mut syntax: BTreeMap<BString, SyntaxProblem> = BTreeMap::new();
     let mut late_removals = Vec::new();
+    let mut discarded = Vec::new();
     for (position, interpreter) in settings.interpreters.iter().enumerate() {
         let jobs: Vec<&Job> = plan.jobs.iter().filter(|job| job.interpreter == position).collect();
         if jobs.is_empty() {
@@ -683,7 +684,9 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                 if outcome == Outcome::Ok
                     && before.is_none_or(|before| source_identity(&job.task.source) != Some(before))
                 {
-                    staged.discard();
+                    // Removed with the folders it leaves empty: staging may
+                    // have made the `__pycache__` of a package git deleted since.
+                    discarded.push(Removal { path: staged.temporary_path(), reason: Reason::Lying });
                     overtaken = true;
                 } else if outcome == Outcome::Ok {
                     // Filled from what the interpreter wrote, before it is renamed into place.
@@ -738,6 +741,10 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         report.removed.dirs.extend(late.dirs);
         report.removed.errors.extend(late.errors);
     }
+    // Temporary files, not caches: only the folders they leave empty are reported.
+    let pruned = sweep::remove(discarded, &roots, &keep);
+    report.removed.dirs.extend(pruned.dirs);
+    report.removed.errors.extend(pruned.errors);
     if let Some(store) = &settings.store
         && store.written() > 0
     {
