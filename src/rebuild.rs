@@ -617,6 +617,15 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }
 
+/// Drops a staged write, and notes its folder: staging may have made the
+/// `__pycache__` of a package git deleted since, which must not stay behind.
+fn discard(staged: Staged, folders: &mut BTreeSet<PathBuf>) {
+    if let Some(folder) = staged.temporary_path().parent() {
+        folders.insert(folder.to_path_buf());
+    }
+    staged.discard();
+}
+
 /// What tells a source's content apart without reading it: its stat as git
 /// keeps it (times to the nanosecond, size, inode); `None` when it is gone.
 fn source_identity(source: &Path) -> Option<(i64, i64, i64, i64, u64, u64)> {
@@ -641,7 +650,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
     let mut compiled_sources = BTreeSet::new();
     let mut syntax: BTreeMap<BString, SyntaxProblem> = BTreeMap::new();
     let mut late_removals = Vec::new();
-    let mut discarded = Vec::new();
+    let mut discarded = BTreeSet::new();
     for (position, interpreter) in settings.interpreters.iter().enumerate() {
         let jobs: Vec<&Job> = plan.jobs.iter().filter(|job| job.interpreter == position).collect();
         if jobs.is_empty() {
@@ -684,9 +693,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                 if outcome == Outcome::Ok
                     && before.is_none_or(|before| source_identity(&job.task.source) != Some(before))
                 {
-                    // Removed with the folders it leaves empty: staging may
-                    // have made the `__pycache__` of a package git deleted since.
-                    discarded.push(Removal { path: staged.temporary_path(), reason: Reason::Lying });
+                    discard(staged, &mut discarded);
                     overtaken = true;
                 } else if outcome == Outcome::Ok {
                     // Filled from what the interpreter wrote, before it is renamed into place.
@@ -697,7 +704,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                         outcome = Outcome::Error(error.to_string());
                     }
                 } else {
-                    staged.discard();
+                    discard(staged, &mut discarded);
                 }
             }
             let compiled = outcome == Outcome::Ok && !overtaken;
@@ -741,8 +748,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         report.removed.dirs.extend(late.dirs);
         report.removed.errors.extend(late.errors);
     }
-    // Temporary files, not caches: only the folders they leave empty are reported.
-    let pruned = sweep::remove(discarded, &roots, &keep);
+    let pruned = sweep::prune_empty(discarded, &roots);
     report.removed.dirs.extend(pruned.dirs);
     report.removed.errors.extend(pruned.errors);
     if let Some(store) = &settings.store
