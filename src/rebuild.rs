@@ -633,6 +633,22 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }
 
+/// Drops a staged write, and notes its folder: staging may have made the
+/// `__pycache__` of a package git deleted since, which must not stay behind.
+fn discard(staged: Staged, folders: &mut BTreeSet<PathBuf>) {
+    if let Some(folder) = staged.temporary_path().parent() {
+        folders.insert(folder.to_path_buf());
+    }
+    staged.discard();
+}
+
+/// What tells a source's content apart without reading it: its stat as git
+/// keeps it (times to the nanosecond, size, inode); `None` when it is gone.
+fn source_identity(source: &Path) -> Option<(i64, i64, i64, i64, u64, u64)> {
+    let meta = std::fs::metadata(source).ok()?;
+    Some((meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino()))
+}
+
 /// [`crate::syntax::unplaced_position`] of a source the interpreter placed at line 0.
 fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
     match crate::source::read(&settings.workdir, source) {
@@ -650,6 +666,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
     let mut compiled_sources = BTreeSet::new();
     let mut syntax: BTreeMap<BString, SyntaxProblem> = BTreeMap::new();
     let mut late_removals = Vec::new();
+    let mut discarded = BTreeSet::new();
     for (position, interpreter) in settings.interpreters.iter().enumerate() {
         let jobs: Vec<&Job> = plan.jobs.iter().filter(|job| job.interpreter == position).collect();
         if jobs.is_empty() {
@@ -674,7 +691,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
             match stage(job, &roots, staged_jobs.len()) {
                 Ok(staged) => {
                     staged_jobs.push(staged);
-                    pending.push(missing);
+                    pending.push((missing, source_identity(&job.task.source)));
                 }
                 Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
@@ -682,9 +699,19 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         let tasks: Vec<Task> = staged_jobs.iter().map(|(_, task, _)| task.clone()).collect();
         let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
         let outcomes = if tasks.is_empty() { Vec::new() } else { compile::run(&spec, &tasks, settings.jobs, on_done) };
-        for (((job, _, staged), missing), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
+        for (((job, _, staged), (missing, before)), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
+            let mut overtaken = false;
             if let Some(staged) = staged {
-                if outcome == Outcome::Ok {
+                // `py_compile` reads the source, then stats it: a write in
+                // between gives old code under the new stat, a cache that
+                // would lie. A source that changed since it was staged loses
+                // its cache instead (missing, never lying).
+                if outcome == Outcome::Ok
+                    && before.is_none_or(|before| source_identity(&job.task.source) != Some(before))
+                {
+                    discard(staged, &mut discarded);
+                    overtaken = true;
+                } else if outcome == Outcome::Ok {
                     // Filled from what the interpreter wrote, before it is renamed into place.
                     if let (Some(store), Some((key, snapshot))) = (&settings.store, &missing) {
                         crate::store::fill(store, key, snapshot, interpreter.info.magic, &staged.temporary_path());
@@ -693,11 +720,12 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                         outcome = Outcome::Failed(compile::CompileError::Commit(error.to_string()));
                     }
                 } else {
-                    staged.discard();
+                    discard(staged, &mut discarded);
                 }
             }
-            let compiled = outcome == Outcome::Ok;
+            let compiled = outcome == Outcome::Ok && !overtaken;
             match outcome {
+                Outcome::Ok if overtaken => {}
                 Outcome::Ok => {
                     report.compiled += 1;
                     compiled_sources.insert(job.source.clone());
@@ -734,6 +762,9 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         report.removed.dirs.extend(late.dirs);
         report.removed.errors.extend(late.errors);
     }
+    let pruned = sweep::prune_empty(discarded, &roots);
+    report.removed.dirs.extend(pruned.dirs);
+    report.removed.errors.extend(pruned.errors);
     if let Some(store) = &settings.store
         && store.written() > 0
     {

@@ -164,6 +164,16 @@ pub fn remove(removals: Vec<Removal>, roots: &Roots, keep: &dyn Fn(&Path) -> boo
     removed
 }
 
+/// Removes each of `dirs` and its parents while they are empty, stopping at
+/// their root, deepest first (folders a discarded write may have made).
+pub fn prune_empty(dirs: std::collections::BTreeSet<PathBuf>, roots: &Roots) -> Removed {
+    let mut removed = Removed::default();
+    for dir in dirs.into_iter().rev() {
+        prune(&dir, roots, &mut removed);
+    }
+    removed
+}
+
 /// Removes `dir` and its parents while they are empty, stopping at their root.
 fn prune(dir: &Path, roots: &Roots, removed: &mut Removed) {
     let Some(stop) = roots.root_of(dir).map(Path::to_path_buf) else { return };

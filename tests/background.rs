@@ -233,8 +233,9 @@ fn a_second_checkout_during_a_background_rebuild_ends_right_for_the_second() {
     assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
     assert!(
         !env.repo.join("gone").exists(),
-        "the deleted package's caches stay: {:?}",
-        std::fs::read_dir(env.repo.join("gone")).map(|d| d.count())
+        "the deleted package's caches stay: {:?}\n{}",
+        walkdir(&env.repo.join("gone")),
+        log(&env)
     );
     let log = log(&env);
     assert!(log.contains("after the background rebuild already running"), "{log}");
@@ -311,4 +312,16 @@ fn wait_outside_a_repository_is_an_operational_failure() {
     let env = TestEnv::empty();
     let run = env.run(&["wait"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+/// Every path under `dir`, for a failure message.
+fn walkdir(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        found.push(entry.path().display().to_string());
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            found.extend(walkdir(&entry.path()));
+        }
+    }
+    found
 }

@@ -159,18 +159,21 @@ impl TestEnv {
     /// that never ends fails the test that waits for it.
     #[track_caller]
     pub fn wait_in(&self, dir: &Path) {
+        if let Some(run) = self.wait_output(dir) {
+            assert_eq!(run.code, 0, "pycache-guard wait failed\n{}\n{}", run.stdout, run.stderr);
+        }
+    }
+
+    /// What `pycache-guard wait` printed in `dir`, or `None` when no hook of ours has run there.
+    fn wait_output(&self, dir: &Path) -> Option<Run> {
         let git_dir = match std::fs::read_to_string(dir.join(".git")) {
-            Ok(pointer) => match pointer.trim_end().strip_prefix("gitdir: ") {
-                Some(path) => dir.join(path),
-                None => return,
-            },
+            Ok(pointer) => dir.join(pointer.trim_end().strip_prefix("gitdir: ")?),
             Err(_) => dir.join(".git"),
         };
         if !git_dir.join("pycache-guard").is_dir() {
-            return;
+            return None;
         }
-        let run = self.run_in(dir, &["wait", "--timeout", "60"]);
-        assert_eq!(run.code, 0, "pycache-guard wait failed\n{}\n{}", run.stdout, run.stderr);
+        Some(Run::from(self.command_in(binary(), dir).args(["wait", "--timeout", "60"]).output().expect("binary runs")))
     }
 
     /// Runs the binary in the repository.
@@ -178,9 +181,20 @@ impl TestEnv {
         self.run_in(&self.repo, args)
     }
 
-    /// Runs the binary in `dir`.
+    /// Runs the binary in `dir`. A hook (`hook NAME`, `rebuild --hook`) is
+    /// run as a user meets it: followed by `pycache-guard wait`, whose output
+    /// (the warnings of the compiling the hook left to the background) is
+    /// added to the hook's stderr.
     pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
-        Run::from(self.command_in(binary(), dir).args(args).output().expect("binary runs"))
+        let mut run = Run::from(self.command_in(binary(), dir).args(args).output().expect("binary runs"));
+        let is_hook = args.first() == Some(&"hook") || args.contains(&"--hook");
+        if is_hook
+            && !args.contains(&"--dry-run")
+            && let Some(wait) = self.wait_output(dir)
+        {
+            run.stderr.push_str(&wait.stderr);
+        }
+        run
     }
 
     /// Writes a file below the repository, creating folders.
