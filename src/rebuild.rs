@@ -645,7 +645,7 @@ fn discard(staged: Staged, folders: &mut BTreeSet<PathBuf>) {
 /// What tells a source's content apart without reading it: its stat as git
 /// keeps it (times to the nanosecond, size, inode); `None` when it is gone.
 fn source_identity(source: &Path) -> Option<(i64, i64, i64, i64, u64, u64)> {
-    let meta = std::fs::metadata(source).ok()?;
+    let meta = fs_err::metadata(source).ok()?;
     Some((meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino()))
 }
 
