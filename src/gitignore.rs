@@ -373,7 +373,7 @@ pub fn coverage(sources: &Sources, folders: &[Vec<u8>]) -> Vec<RuleCoverage> {
         .collect()
 }
 
-/// The line ending and BOM of an existing file.
+/// The line ending of an existing file (CRLF or LF), kept by every edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Style {
     crlf: bool,

@@ -214,10 +214,11 @@ impl Index {
         self.entries.iter().map(|entry| self.view(entry))
     }
 
-    /// The stage-0 entry at `path`, found by binary search (entries are sorted by path).
+    /// An entry at `path` at any stage, found by binary search (entries are
+    /// sorted by path): during a conflict several stages share a path, and
+    /// any of them means it is tracked.
     pub fn get(&self, path: &[u8]) -> Option<IndexEntry<'_>> {
         let found = self.entries.binary_search_by(|entry| self.bytes(entry.path, entry.in_extra).cmp(path)).ok()?;
-        // Several stages share a path; any of them means the path is tracked.
         Some(self.view(&self.entries[found]))
     }
 
