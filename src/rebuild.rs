@@ -633,10 +633,11 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }
 
-/// Drops a staged write, and notes its folder: staging may have made the
-/// `__pycache__` of a package git deleted since, which must not stay behind.
-fn discard(staged: Staged, folders: &mut BTreeSet<PathBuf>) {
-    if let Some(folder) = staged.temporary_path().parent() {
+/// Drops a staged write, and notes its folder when staging made it (the
+/// `__pycache__` of a package git may have deleted since must not stay
+/// behind; a folder that was there before is the user's and stays).
+fn discard(staged: Staged, made_folder: Option<&mut BTreeSet<PathBuf>>) {
+    if let (Some(folders), Some(folder)) = (made_folder, staged.temporary_path().parent()) {
         folders.insert(folder.to_path_buf());
     }
     staged.discard();
@@ -688,10 +689,15 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                 Restored::Missing(key, snapshot) => Some((key, snapshot)),
                 Restored::Unusable => None,
             };
+            // A folder staging makes is pruned again if nothing lands in it.
+            let folder_existed = match &job.task.op {
+                Op::Compile { cfile, .. } => cfile.parent().is_none_or(|folder| folder.symlink_metadata().is_ok()),
+                Op::Check => true,
+            };
             match stage(job, &roots, staged_jobs.len()) {
                 Ok(staged) => {
                     staged_jobs.push(staged);
-                    pending.push((missing, source_identity(&job.task.source)));
+                    pending.push((missing, source_identity(&job.task.source), folder_existed));
                 }
                 Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
@@ -699,7 +705,9 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         let tasks: Vec<Task> = staged_jobs.iter().map(|(_, task, _)| task.clone()).collect();
         let spec = WorkerSpec { executable: interpreter.info.executable.clone(), timeout: settings.timeout };
         let outcomes = if tasks.is_empty() { Vec::new() } else { compile::run(&spec, &tasks, settings.jobs, on_done) };
-        for (((job, _, staged), (missing, before)), mut outcome) in staged_jobs.into_iter().zip(pending).zip(outcomes) {
+        for (((job, _, staged), (missing, before, folder_existed)), mut outcome) in
+            staged_jobs.into_iter().zip(pending).zip(outcomes)
+        {
             let mut overtaken = false;
             if let Some(staged) = staged {
                 // `py_compile` reads the source, then stats it: a write in
@@ -709,7 +717,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                 if outcome == Outcome::Ok
                     && before.is_none_or(|before| source_identity(&job.task.source) != Some(before))
                 {
-                    discard(staged, &mut discarded);
+                    discard(staged, (!folder_existed).then_some(&mut discarded));
                     overtaken = true;
                 } else if outcome == Outcome::Ok {
                     // Filled from what the interpreter wrote, before it is renamed into place.
@@ -720,7 +728,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                         outcome = Outcome::Failed(compile::CompileError::Commit(error.to_string()));
                     }
                 } else {
-                    discard(staged, &mut discarded);
+                    discard(staged, (!folder_existed).then_some(&mut discarded));
                 }
             }
             let compiled = outcome == Outcome::Ok && !overtaken;
