@@ -351,7 +351,10 @@ impl Cache {
 
     /// Loads the cache; a missing or unreadable one is empty.
     pub fn load(git_dir: &Path) -> Cache {
-        fs_err::read(Self::path(git_dir)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
+        crate::state::read(&Self::path(git_dir))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
     }
 
     /// Saves the cache if it changed; failures only cost a query next time.

@@ -97,7 +97,7 @@ fn path(git_dir: &Path) -> PathBuf {
 
 /// Reads the record; `now` (nanoseconds) rejects one from the future.
 pub fn load(git_dir: &Path, now: i64) -> Loaded {
-    let data = match fs_err::read(path(git_dir)) {
+    let data = match crate::state::read(&path(git_dir)) {
         Ok(data) => data,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Loaded::Missing,
         Err(error) => return Loaded::Untrusted(format!("the record cannot be read ({error})")),

@@ -26,6 +26,32 @@ pub fn dir(git_dir: &Path) -> PathBuf {
     git_dir.join("pycache-guard")
 }
 
+/// At most this much of a state file is read: far past any journal, log or
+/// record a rebuild writes.
+const READ_LIMIT: u64 = 256 << 20;
+
+/// Reads a file of the state folder: a regular file only, so that a FIFO or
+/// a device put in its place never blocks a hook.
+pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    crate::safe_fs::read_small(path, READ_LIMIT)
+}
+
+/// Opens a file of the state folder with `options`, never through a link and
+/// never waiting on a FIFO (`O_NOFOLLOW | O_NONBLOCK`); what opens must be a
+/// regular file.
+fn open(options: &mut fs_err::OpenOptions, path: &Path) -> std::io::Result<File> {
+    use fs_err::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = options.custom_flags(flags.bits() as i32).open(path).map(fs_err::File::into_file)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{}` is not a regular file; remove it", path.display()),
+        ));
+    }
+    Ok(file)
+}
+
 /// Holds the rebuild lock until dropped.
 #[derive(Debug)]
 pub struct Lock {
@@ -42,12 +68,8 @@ impl Lock {
     pub fn acquire(git_dir: &Path) -> std::io::Result<Lock> {
         let dir = dir(git_dir);
         fs_err::create_dir_all(&dir)?;
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("rebuild.lock"))
-            .map(fs_err::File::into_file)?;
+        let file =
+            open(fs_err::OpenOptions::new().create(true).truncate(false).write(true), &dir.join("rebuild.lock"))?;
         file.lock()?;
         Ok(Lock { file, handed_over: false })
     }
@@ -61,12 +83,8 @@ impl Lock {
     pub fn try_acquire(git_dir: &Path) -> std::io::Result<Option<Lock>> {
         let dir = dir(git_dir);
         fs_err::create_dir_all(&dir)?;
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("rebuild.lock"))
-            .map(fs_err::File::into_file)?;
+        let file =
+            open(fs_err::OpenOptions::new().create(true).truncate(false).write(true), &dir.join("rebuild.lock"))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Lock { file, handed_over: false })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -118,12 +136,7 @@ impl Ticket {
     /// queue right now (then `wait` finishes the journal's work itself).
     pub fn take(git_dir: &Path) -> std::io::Result<Option<Ticket>> {
         fs_err::create_dir_all(dir(git_dir))?;
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(Self::path(git_dir))
-            .map(fs_err::File::into_file)?;
+        let file = open(fs_err::OpenOptions::new().create(true).truncate(false).write(true), &Self::path(git_dir))?;
         match file.try_lock_shared() {
             Ok(()) => Ok(Some(Ticket { file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -148,12 +161,7 @@ impl Ticket {
     /// (then `false`).
     pub fn wait_for_none(git_dir: &Path, deadline: Option<std::time::Instant>) -> std::io::Result<bool> {
         fs_err::create_dir_all(dir(git_dir))?;
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(Self::path(git_dir))
-            .map(fs_err::File::into_file)?;
+        let file = open(fs_err::OpenOptions::new().create(true).truncate(false).write(true), &Self::path(git_dir))?;
         let Some(deadline) = deadline else {
             file.lock()?;
             return Ok(true);
@@ -215,8 +223,7 @@ pub fn log(git_dir: &Path, lines: &[String]) {
     }
     let path = dir.join("rebuild.log");
     trim_log(&path);
-    let Ok(mut file) = fs_err::OpenOptions::new().create(true).append(true).open(&path).map(fs_err::File::into_file)
-    else {
+    let Ok(mut file) = open(fs_err::OpenOptions::new().create(true).append(true), &path) else {
         return;
     };
     let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
@@ -228,14 +235,15 @@ pub fn log(git_dir: &Path, lines: &[String]) {
 }
 
 fn trim_log(path: &Path) {
-    let Ok(meta) = fs_err::metadata(path) else { return };
+    let Ok(meta) = fs_err::symlink_metadata(path) else { return };
     if meta.len() <= LOG_LIMIT {
         return;
     }
-    if let Ok(content) = fs_err::read(path) {
+    if let Ok(content) = read(path) {
         let half = &content[content.len() / 2..];
         let start = half.iter().position(|&b| b == b'\n').map_or(0, |at| at + 1);
-        let _ = fs_err::write(path, &half[start..]);
+        let _ = open(fs_err::OpenOptions::new().write(true).truncate(true), path)
+            .and_then(|mut file| file.write_all(&half[start..]));
     }
 }
 
@@ -244,20 +252,16 @@ fn trim_log(path: &Path) {
 pub fn background_warnings(git_dir: &Path) -> std::io::Result<File> {
     let dir = dir(git_dir);
     fs_err::create_dir_all(&dir)?;
-    fs_err::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("background-warnings"))
-        .map(fs_err::File::into_file)
+    open(fs_err::OpenOptions::new().create(true).append(true), &dir.join("background-warnings"))
 }
 
 /// What detached rebuilds warned about since the last call, and empties it.
 /// Each line was made safe for a terminal when it was written.
 pub fn take_background_warnings(git_dir: &Path) -> String {
     let path = dir(git_dir).join("background-warnings");
-    let text = fs_err::read(&path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
+    let text = read(&path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
     if !text.is_empty() {
-        let _ = fs_err::write(&path, b"");
+        let _ = open(fs_err::OpenOptions::new().write(true).truncate(true), &path);
     }
     text
 }
@@ -283,7 +287,7 @@ impl Journal {
     }
 
     fn read(git_dir: &Path) -> Records {
-        let content = fs_err::read(Self::path(git_dir)).unwrap_or_default();
+        let content = read(&Self::path(git_dir)).unwrap_or_default();
         content.split(|&b| b == 0).filter(|record| !record.is_empty()).map(<[u8]>::to_vec).collect()
     }
 
@@ -291,12 +295,8 @@ impl Journal {
     fn update(git_dir: &Path, change: impl FnOnce(&mut Records)) -> std::io::Result<()> {
         let folder = dir(git_dir);
         fs_err::create_dir_all(&folder)?;
-        let lock = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(folder.join("pending.lock"))
-            .map(fs_err::File::into_file)?;
+        let lock =
+            open(fs_err::OpenOptions::new().create(true).truncate(false).write(true), &folder.join("pending.lock"))?;
         lock.lock()?;
         let mut records = Self::read(git_dir);
         change(&mut records);

@@ -117,3 +117,53 @@ fn gitignore_never_writes_through_a_linked_folder() {
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert_eq!(std::fs::read(outside.join(".gitignore")).unwrap(), b"orig\n");
 }
+
+/// Runs `program args` in the work tree under `timeout`, so that a hang
+/// fails the test (exit 124) instead of the whole run.
+fn run_with_timeout(env: &TestEnv, program: &str, args: &[&str]) -> Run {
+    let mut command = env.command_in("timeout", &env.repo);
+    command.arg("30").arg(program).args(args);
+    Run::from(command.output().unwrap())
+}
+
+/// Any file of `.git/pycache-guard/` replaced by a FIFO (by a script, or a
+/// tool gone wrong) must never hang git or our commands: each is opened
+/// without waiting and used only when it is a regular file.
+#[test]
+fn a_fifo_in_the_state_folder_never_hangs_git_or_wait() {
+    let python = common::require_python!();
+    let mut env = TestEnv::new();
+    env.use_python(&python.path);
+    env.write("m.py", "X = 1\n");
+    env.commit_all("a");
+    env.git(&["checkout", "-q", "-b", "b"]);
+    env.write("m.py", "X = 2\n");
+    env.commit_all("b");
+    env.git(&["checkout", "-q", "main"]);
+    env.install_hooks();
+    let names = [
+        "record",
+        "pending",
+        "rebuild.lock",
+        "queue.lock",
+        "pending.lock",
+        "rebuild.log",
+        "background-warnings",
+        "interpreters.json",
+    ];
+    for name in names {
+        let state = env.repo.join(".git/pycache-guard");
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state).unwrap();
+        mkfifo(&state.join(name));
+        for branch in ["b", "main"] {
+            let run = run_with_timeout(&env, "git", &["checkout", "-q", branch]);
+            assert_eq!(run.code, 0, "{name}: git checkout {branch} hung or failed\n{}", run.stderr);
+        }
+        let binary = common::binary().display().to_string();
+        let run = run_with_timeout(&env, &binary, &["wait", "--timeout", "20"]);
+        assert_ne!(run.code, 124, "{name}: wait hung\n{}", run.stderr);
+        let run = run_with_timeout(&env, &binary, &["check"]);
+        assert_ne!(run.code, 124, "{name}: check hung\n{}", run.stderr);
+    }
+}
