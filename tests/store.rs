@@ -123,15 +123,33 @@ fn returning_to_a_seen_branch_compiles_nothing_and_writes_what_the_interpreter_w
     env.run(&["rebuild", "--all"]).expect_code(0);
     assert!(!store_entries(&env).is_empty(), "the interpreter's output is stored");
 
-    env.git(&["checkout", "-q", "feature"]);
-    assert!(!log(&env).lines().last().unwrap().contains("from the store"), "feature is new: {}", log(&env));
-    env.git(&["checkout", "-q", "main"]);
-    let last = log(&env).lines().last().unwrap().to_string();
-    assert!(last.contains("compiled 2 files (2 from the store)"), "main was seen before: {last}");
+    // The lines a checkout adds that compiled something (a checkout's hooks
+    // may queue two background rebuilds; the second finds the first's work).
+    let compiled_by = |env: &TestEnv, branch: &str| -> Vec<String> {
+        let before = log(env).lines().count();
+        env.git(&["checkout", "-q", branch]);
+        log(env)
+            .lines()
+            .skip(before)
+            .filter(|line| line.contains("compiled") && !line.contains("compiled 0"))
+            .map(String::from)
+            .collect()
+    };
+    let feature = compiled_by(&env, "feature");
+    assert!(feature.first().is_some_and(|line| !line.contains("from the store")), "feature is new: {feature:?}");
+    let main = compiled_by(&env, "main");
+    assert!(
+        main.first().is_some_and(|line| line.contains("compiled 2 files (2 from the store)")),
+        "main was seen before: {main:?}"
+    );
+    assert!(main.iter().all(|line| line.contains("from the store")), "main was seen before: {main:?}");
 
-    // Written in the second git wrote the sources: checked-hash pycs, as the interpreter would write.
+    // Checked-hash when restored in the second git wrote the sources (the
+    // racy rule), timestamp when the background rebuild came a second later:
+    // either way what the interpreter would write, and valid.
     for (path, _, _) in &MODULES[1..] {
-        assert_eq!(verify(&env, python, path, 0), "ok CHECKED_HASH");
+        let verdict = verify(&env, python, path, 0);
+        assert!(verdict == "ok CHECKED_HASH" || verdict == "ok TIMESTAMP", "{path}: {verdict}");
     }
     loads_from_cache(&env, python, "pkg.a", "pkg/a.py");
     assert_eq!(env.python(python, &["-c", "import pkg.a; print(pkg.a.f(3))"]).stdout, "[0, 2, 4]\n");
