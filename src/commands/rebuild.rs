@@ -138,23 +138,31 @@ fn pre_commit_event() -> Option<Event> {
     hook_event::from_pre_commit_env(crate::env::pre_commit_variable)
 }
 
+impl Options {
+    /// What a hook runs with: the configuration's interpreters and levels,
+    /// a reconcile from the record, and the lock found busy rather than waited for.
+    fn for_hook(label: String) -> Options {
+        Options {
+            python: Vec::new(),
+            optimize: Vec::new(),
+            mode: None,
+            jobs: None,
+            timeout: Duration::from_secs(60),
+            dry_run: false,
+            hook: true,
+            background: None,
+            must_lock: false,
+            reconcile: true,
+            label,
+            plain_commit: false,
+        }
+    }
+}
+
 /// A git hook: `post-checkout`, `post-merge`, `post-rewrite`, `post-commit`,
 /// `post-applypatch` or `reference-transaction`.
 pub fn run_hook(context: &Context, hook: HookType, args: &[String], stdin: &str) -> Result<ExitStatus> {
-    let options = Options {
-        python: Vec::new(),
-        optimize: Vec::new(),
-        mode: None,
-        jobs: None,
-        timeout: Duration::from_secs(60),
-        dry_run: false,
-        hook: true,
-        background: None,
-        must_lock: false,
-        reconcile: true,
-        label: hook.name().to_string(),
-        plain_commit: false,
-    };
+    let options = Options::for_hook(hook.name().to_string());
     // A commit fires `reference-transaction` (its branch moved) and then
     // `post-commit`; both read the reflog entry the commit just wrote.
     let plain_commit = matches!(hook, HookType::PostCommit | HookType::ReferenceTransaction) && is_plain_commit();
@@ -197,18 +205,9 @@ pub fn run_hook(context: &Context, hook: HookType, args: &[String], stdin: &str)
 /// foreground: the reconcile every hook makes, under the lock (for `wait`).
 pub fn finish_pending(context: &Context, repo: &Repo) -> Result<()> {
     let options = Options {
-        python: Vec::new(),
-        optimize: Vec::new(),
-        mode: None,
-        jobs: None,
-        timeout: Duration::from_secs(60),
-        dry_run: false,
-        hook: true,
         background: Some(Background::Never),
         must_lock: true,
-        reconcile: true,
-        label: "wait (finishing an interrupted rebuild)".into(),
-        plain_commit: false,
+        ..Options::for_hook("wait (finishing an interrupted rebuild)".into())
     };
     start(context, repo, &What::Span(Span::StaleScan), &options).map(drop)
 }
