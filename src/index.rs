@@ -134,6 +134,10 @@ impl std::ops::Deref for Bytes {
 
 /// A loaded index.
 pub struct Index {
+    /// Which file this was: see [`Index::identity`].
+    identity: String,
+    /// See [`Index::tree`].
+    tree: Option<String>,
     file: Option<Bytes>,
     /// Paths rebuilt from version 4 prefix compression, or merged from a split index.
     extra: Vec<u8>,
@@ -156,15 +160,41 @@ impl Index {
     /// Loads the index. A missing file is an empty index, as in a new repository.
     pub fn load(location: &IndexLocation) -> Result<Index, IndexError> {
         let error = |path: &Path, message: &str| IndexError { path: path.to_path_buf(), message: message.to_string() };
-        let Some(map) = map_file(&location.path)? else {
-            return Ok(Index { file: None, extra: Vec::new(), entries: Vec::new() });
+        let Some((map, stat)) = map_file(&location.path)? else {
+            return Ok(Index {
+                identity: "none".into(),
+                tree: None,
+                file: None,
+                extra: Vec::new(),
+                entries: Vec::new(),
+            });
         };
         let hash_len = location.format.hash_len();
+        let trailer = map.len().checked_sub(hash_len).map_or(&[][..], |at| &map[at..]);
+        let identity = format!(
+            "{}:{}:{}:{}.{}:{}.{}:{}",
+            stat.st_dev,
+            stat.st_ino,
+            stat.st_size,
+            stat.st_mtime,
+            stat.st_mtime_nsec,
+            stat.st_ctime,
+            stat.st_ctime_nsec,
+            hex(trailer)
+        );
         let scanned = scan(&map, hash_len).map_err(|message| error(&location.path, message))?;
+        let tree = scanned.tree.as_deref().map(hex);
         let Some(link) = scanned.link else {
-            return Ok(Index { file: Some(Bytes::Mapped(map)), extra: scanned.extra, entries: scanned.entries });
+            return Ok(Index {
+                identity,
+                tree,
+                file: Some(Bytes::Mapped(map)),
+                extra: scanned.extra,
+                entries: scanned.entries,
+            });
         };
-        let split = Index { file: Some(Bytes::Mapped(map)), extra: scanned.extra, entries: scanned.entries };
+        let split =
+            Index { identity, tree, file: Some(Bytes::Mapped(map)), extra: scanned.extra, entries: scanned.entries };
         let name = format!("sharedindex.{}", hex(&link.shared_id));
         let shared_path = location
             .shared_dirs
@@ -172,10 +202,15 @@ impl Index {
             .map(|dir| dir.join(&name))
             .find(|candidate| candidate.exists())
             .ok_or_else(|| error(&location.path, &format!("its shared index `{name}` is missing")))?;
-        let shared_map = map_file(&shared_path)?.ok_or_else(|| error(&shared_path, "missing"))?;
+        let (shared_map, _) = map_file(&shared_path)?.ok_or_else(|| error(&shared_path, "missing"))?;
         let shared_scan = scan(&shared_map, hash_len).map_err(|message| error(&shared_path, message))?;
-        let shared =
-            Index { file: Some(Bytes::Mapped(shared_map)), extra: shared_scan.extra, entries: shared_scan.entries };
+        let shared = Index {
+            identity: String::new(),
+            tree: None,
+            file: Some(Bytes::Mapped(shared_map)),
+            extra: shared_scan.extra,
+            entries: shared_scan.entries,
+        };
         merge_split(&shared, &split, &link).map_err(|message| error(&location.path, message))
     }
 
@@ -187,7 +222,29 @@ impl Index {
         if scanned.link.is_some() {
             return Err(error("a split index needs its shared index file"));
         }
-        Ok(Index { file: Some(Bytes::Owned(data.to_vec())), extra: scanned.extra, entries: scanned.entries })
+        Ok(Index {
+            identity: String::new(),
+            tree: scanned.tree.as_deref().map(hex),
+            file: Some(Bytes::Owned(data.to_vec())),
+            extra: scanned.extra,
+            entries: scanned.entries,
+        })
+    }
+
+    /// Names the index file this was read from: device, inode, size, change
+    /// times to the nanosecond and git's trailing checksum, from the very file
+    /// that was read. git never rewrites an index in place (a new file is
+    /// renamed over it), so the same identity later means git wrote no index,
+    /// and so no tracked file, in between. `"none"` for a missing index.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The id (hex) of the tree the whole index describes, when git's cache
+    /// tree says so: after a checkout this is the tree checked out even
+    /// before git moves `HEAD` (`post-index-change` runs in between).
+    pub fn tree(&self) -> Option<&str> {
+        self.tree.as_deref()
     }
 
     fn bytes(&self, slot: Slot, in_extra: bool) -> &[u8] {
@@ -253,7 +310,7 @@ fn split_nanos(nanos: i64) -> (u32, u32) {
 }
 
 #[expect(clippy::disallowed_methods, reason = "`IndexError` names the index file")]
-fn map_file(path: &Path) -> Result<Option<memmap2::Mmap>, IndexError> {
+fn map_file(path: &Path) -> Result<Option<(memmap2::Mmap, rustix::fs::Stat)>, IndexError> {
     let error = |e: std::io::Error| IndexError { path: path.to_path_buf(), message: e.to_string() };
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -262,7 +319,8 @@ fn map_file(path: &Path) -> Result<Option<memmap2::Mmap>, IndexError> {
     };
     // SAFETY: git never rewrites an index in place; it writes a new file and
     // renames it over the old one, so the mapped bytes cannot change under us.
-    unsafe { memmap2::Mmap::map(&file) }.map(Some).map_err(error)
+    let stat = rustix::fs::fstat(&file).map_err(|e| error(e.into()))?;
+    unsafe { memmap2::Mmap::map(&file) }.map(|map| Some((map, stat))).map_err(error)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -280,6 +338,7 @@ struct Scanned {
     entries: Vec<Entry>,
     extra: Vec<u8>,
     link: Option<Link>,
+    tree: Option<Vec<u8>>,
 }
 
 fn be32(data: &[u8], at: usize) -> Result<u32, &'static str> {
@@ -379,7 +438,33 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scanned, &'static str> {
         entries.push(entry);
     }
     let link = find_link(data, at, end, hash_len)?;
-    Ok(Scanned { entries, extra, link })
+    let tree = find_tree_root(data, at, end, hash_len);
+    Ok(Scanned { entries, extra, link, tree })
+}
+
+/// The id of the tree the whole index describes, from the `TREE` extension
+/// (git's cache tree), when git left it valid: after a checkout, a reset or
+/// a commit it is, after `git add` it is not. The root entry comes first:
+/// an empty path, its NUL, `<entry count> <subtree count>\n`, then the id
+/// unless the count is -1 (invalid).
+fn find_tree_root(data: &[u8], mut at: usize, end: usize, hash_len: usize) -> Option<Vec<u8>> {
+    while at + 8 <= end {
+        let size = be32(data, at + 4).ok()? as usize;
+        let body_end = at.checked_add(8 + size).filter(|&e| e <= end)?;
+        if &data[at..at + 4] == b"TREE" {
+            let body = data.get(at + 8..body_end)?;
+            let rest = body.strip_prefix(b"\0")?;
+            let newline = rest.iter().position(|&b| b == b'\n')?;
+            let counts = std::str::from_utf8(&rest[..newline]).ok()?;
+            let entries: i64 = counts.split(' ').next()?.parse().ok()?;
+            if entries < 0 {
+                return None;
+            }
+            return rest.get(newline + 1..newline + 1 + hash_len).map(<[u8]>::to_vec);
+        }
+        at = body_end;
+    }
+    None
 }
 
 /// Walks the extensions (4-byte signature, 4-byte size, data) for `link`.
@@ -511,7 +596,7 @@ fn merge_split(shared: &Index, split: &Index, link: &Link) -> Result<Index, &'st
             in_extra: true,
         });
     }
-    Ok(Index { file: None, extra, entries })
+    Ok(Index { identity: split.identity.clone(), tree: split.tree.clone(), file: None, extra, entries })
 }
 
 #[cfg(test)]

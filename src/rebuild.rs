@@ -190,6 +190,19 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
     targets
 }
 
+/// Who wrote the tracked files whose index entries changed since the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// git (a checkout, merge, reset...): compile them.
+    ByGit,
+    /// The user, and git only committed them (a plain `git commit`): compile
+    /// only a cache that would lie.
+    ByTheUser,
+    /// Nobody: the index is the very file the record was made from, so only
+    /// the deletions in `changes` are left to sweep.
+    Nothing,
+}
+
 /// Adds what the record says to look at ([`crate::record`]): the sources
 /// changed in git since the record's commit (`changes`), and the tracked
 /// sources git wrote or refreshed since the record's time (`since`, seconds).
@@ -201,13 +214,15 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
 /// `since` is in nanoseconds. For sources with caches the window starts a
 /// second early (file-system clocks are coarser than the system clock, and
 /// the check is one `stat`); a source without caches is compiled only when
-/// written strictly after `since`, so that one that does not compile is not
+/// written at or after `since` (a file-clock reading, see
+/// [`crate::record::file_clock_nanos`]), so that one that does not compile is not
 /// retried by every hook of the same command. Missing a cache never lies.
+/// `written` says who wrote the files changed since the record.
 pub fn reconcile_targets(
     changes: &[Change],
     index: &Index,
     since: i64,
-    git_wrote: bool,
+    written: Written,
     settings: &Settings,
     targets: &mut Targets,
 ) {
@@ -217,13 +232,16 @@ pub fn reconcile_targets(
             ChangeKind::Deleted => {
                 targets.sweep.insert(parent(&change.path));
             }
-            ChangeKind::Added | ChangeKind::Modified => {
+            ChangeKind::Added | ChangeKind::Modified if written != Written::Nothing => {
                 candidates.insert(change.path.clone(), false);
             }
+            ChangeKind::Added | ChangeKind::Modified => {}
         }
     }
+    let git_wrote = written == Written::ByGit;
     let written = index.entries().filter(|e| {
-        e.stage == 0
+        written != Written::Nothing
+            && e.stage == 0
             && e.changed + 1_000_000_000 >= since
             && index::is_file_mode(e.mode)
             && is_source(e.path)
@@ -232,7 +250,7 @@ pub fn reconcile_targets(
     // After a plain commit the files written since the record are the
     // user's edits: only a cache that would lie is worth a compile there.
     for entry in written {
-        candidates.insert(entry.path.to_owned(), git_wrote && entry.changed > since);
+        candidates.insert(entry.path.to_owned(), git_wrote && entry.changed >= since);
     }
     let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     for (source, written) in candidates {
@@ -643,13 +661,6 @@ fn discard(staged: Staged, made_folder: Option<&mut BTreeSet<PathBuf>>) {
     staged.discard();
 }
 
-/// What tells a source's content apart without reading it: its stat as git
-/// keeps it (times to the nanosecond, size, inode); `None` when it is gone.
-fn source_identity(source: &Path) -> Option<(i64, i64, i64, i64, u64, u64)> {
-    let meta = fs_err::metadata(source).ok()?;
-    Some((meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino()))
-}
-
 /// [`crate::syntax::unplaced_position`] of a source the interpreter placed at line 0.
 fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
     match crate::source::read(&settings.workdir, source) {
@@ -697,7 +708,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
             match stage(job, &roots, staged_jobs.len()) {
                 Ok(staged) => {
                     staged_jobs.push(staged);
-                    pending.push((missing, source_identity(&job.task.source), folder_existed));
+                    pending.push((missing, crate::store::source_identity(&job.task.source), folder_existed));
                 }
                 Err(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
@@ -715,7 +726,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                 // would lie. A source that changed since it was staged loses
                 // its cache instead (missing, never lying).
                 if outcome == Outcome::Ok
-                    && before.is_none_or(|before| source_identity(&job.task.source) != Some(before))
+                    && before.is_none_or(|before| crate::store::source_identity(&job.task.source) != Some(before))
                 {
                     discard(staged, (!folder_existed).then_some(&mut discarded));
                     overtaken = true;

@@ -58,7 +58,7 @@ use std::os::unix::ffi::OsStrExt;
 use bstr::{BString, ByteSlice};
 
 /// The first line of every record this version writes.
-const MAGIC: &str = "pycache-guard record 1";
+const MAGIC: &str = "pycache-guard record 2";
 
 /// A cache written as checked-hash because its source was racy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,8 +74,16 @@ pub struct RacyCache {
 pub struct Record {
     /// The commit `HEAD` named, or `None` on an unborn branch.
     pub head: Option<String>,
+    /// The tree the index described (git's cache tree), when git kept it
+    /// valid. Preferred to `head` for the diff: `post-index-change` runs
+    /// after a checkout wrote the work tree and before `HEAD` moves.
+    pub tree: Option<String>,
     /// When that reconcile started, in nanoseconds since the epoch.
     pub since: i64,
+    /// The index file that reconcile read ([`crate::index::Index::identity`]),
+    /// when known: while it is still the index, git has written no tracked
+    /// file since, so what the record says still holds for every written file.
+    pub index: Option<String>,
     /// Caches to verify and rewrite as timestamp pycs later.
     pub racy: Vec<RacyCache>,
 }
@@ -112,7 +120,9 @@ pub fn load(git_dir: &Path, now: i64) -> Loaded {
 }
 
 fn parse(data: &[u8]) -> Option<Record> {
-    let mut lines = data.splitn(4, |&byte| byte == b'\n');
+    let mut lines = data.splitn(6, |&byte| byte == b'\n');
+    // Any other first line, a version-1 record included, is not trusted:
+    // the next hook rebuilds from its event and a stale scan, once.
     if lines.next()? != MAGIC.as_bytes() {
         return None;
     }
@@ -122,7 +132,19 @@ fn parse(data: &[u8]) -> Option<Record> {
         id if matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit()) => Some(id.to_string()),
         _ => return None,
     };
+    let tree = match lines.next()?.strip_prefix(b"tree ")?.to_str().ok()? {
+        "-" => None,
+        id if matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit()) => Some(id.to_string()),
+        _ => return None,
+    };
     let since = lines.next()?.strip_prefix(b"since ")?.to_str().ok()?.parse().ok()?;
+    let index = match lines.next()?.strip_prefix(b"index ")? {
+        b"-" => None,
+        id if !id.is_empty() && id.iter().all(|&b| b.is_ascii_alphanumeric() || b":.".contains(&b)) => {
+            Some(id.to_str().ok()?.to_string())
+        }
+        _ => return None,
+    };
     let rest = lines.next().unwrap_or_default();
     let fields: Vec<&[u8]> = rest.split(|&byte| byte == 0).filter(|field| !field.is_empty()).collect();
     if !fields.len().is_multiple_of(2) {
@@ -135,12 +157,14 @@ fn parse(data: &[u8]) -> Option<Record> {
             cache: PathBuf::from(std::ffi::OsStr::from_bytes(pair[1])),
         })
         .collect();
-    Some(Record { head, since, racy })
+    Some(Record { head, tree, since, index, racy })
 }
 
 fn render(record: &Record) -> Vec<u8> {
     let head = record.head.as_deref().unwrap_or("-");
-    let mut data = format!("{MAGIC}\nhead {head}\nsince {}\n", record.since).into_bytes();
+    let index = record.index.as_deref().unwrap_or("-");
+    let tree = record.tree.as_deref().unwrap_or("-");
+    let mut data = format!("{MAGIC}\nhead {head}\ntree {tree}\nsince {}\nindex {index}\n", record.since).into_bytes();
     for racy in &record.racy {
         data.extend_from_slice(&racy.source);
         data.push(0);
@@ -167,6 +191,17 @@ pub fn now_nanos() -> i64 {
         .map_or(0, |elapsed| i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
 }
 
+/// Nanoseconds since the epoch now as file times see it: Linux stamps files
+/// from a clock that lags the system clock by up to a tick (1–10 ms), so a
+/// file written just after [`now_nanos`] can carry an earlier time. Every
+/// file written after this reading carries this time or a later one, which
+/// is what a record's `since` must promise.
+pub fn file_clock_nanos() -> i64 {
+    let coarse = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+    let coarse = coarse.tv_sec.saturating_mul(1_000_000_000).saturating_add(coarse.tv_nsec);
+    coarse.min(now_nanos())
+}
+
 /// Whole seconds since the epoch now, as importlib compares mtimes.
 pub fn now_seconds() -> i64 {
     now_nanos().div_euclid(1_000_000_000)
@@ -180,17 +215,24 @@ mod tests {
     fn records_round_trip_and_bad_ones_are_refused() {
         let record = Record {
             head: Some("a".repeat(40)),
+            tree: Some("b".repeat(40)),
             since: 1_795_000_000_123_456_789,
+            index: Some("2049:1234:5678:1795000000.5:1795000000.6:ab12".into()),
             racy: vec![RacyCache { source: "pkg/m\nx.py".into(), cache: "/w/pkg/__pycache__/m\nx.pyc".into() }],
         };
         assert_eq!(parse(&render(&record)), Some(record.clone()));
-        let unborn = Record { head: None, racy: Vec::new(), ..record };
+        let unborn = Record { head: None, tree: None, index: None, racy: Vec::new(), ..record };
         assert_eq!(parse(&render(&unborn)), Some(unborn));
-        for bad in
-            [&b""[..], b"pycache-guard record 2\nhead -\nsince 1\n", b"pycache-guard record 1\nhead ../x\nsince 1\n"]
-        {
+        for bad in [
+            &b""[..],
+            b"pycache-guard record 3\nhead -\ntree -\nsince 1\nindex -\n",
+            b"pycache-guard record 1\nhead -\nsince 1\n",
+            b"pycache-guard record 2\nhead ../x\ntree -\nsince 1\nindex -\n",
+            b"pycache-guard record 2\nhead -\ntree ../x\nsince 1\nindex -\n",
+            b"pycache-guard record 2\nhead -\ntree -\nsince 1\nindex ../x\n",
+        ] {
             assert_eq!(parse(bad), None, "{:?}", bad.as_bstr());
         }
-        assert_eq!(parse(b"pycache-guard record 1\nhead -\nsince 1\nodd\0"), None);
+        assert_eq!(parse(b"pycache-guard record 2\nhead -\ntree -\nsince 1\nindex -\nodd\0"), None);
     }
 }

@@ -359,24 +359,38 @@ pub struct Snapshot {
     pub mode: u32,
     /// When it was read, in whole seconds.
     pub taken: i64,
+    /// Its stat when read, to tell a later write apart.
+    identity: SourceIdentity,
+}
+
+/// What tells a source's content apart without reading it: its stat as git
+/// keeps it (times to the nanosecond, size, inode).
+pub type SourceIdentity = (i64, i64, i64, i64, u64, u64);
+
+/// The [`SourceIdentity`] of `source` now (following a final link), or
+/// `None` when it is gone.
+pub fn source_identity(source: &Path) -> Option<SourceIdentity> {
+    fs_err::metadata(source).ok().map(|meta| identity_of(&meta))
+}
+
+fn identity_of(meta: &std::fs::Metadata) -> SourceIdentity {
+    (meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino())
 }
 
 impl Snapshot {
     /// Reads `source` (following a final link, as importlib does), stat-ing it
     /// before and after: a write in between gives no snapshot.
     pub fn read(source: &Path) -> std::io::Result<Snapshot> {
-        let identity = |meta: &std::fs::Metadata| {
-            (meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec(), meta.size(), meta.ino())
-        };
         let taken = crate::record::now_seconds();
         let before = fs_err::metadata(source)?;
         let bytes = crate::safe_fs::read_source(source)?;
         let after = fs_err::metadata(source)?;
-        if identity(&before) != identity(&after) {
+        let identity = identity_of(&after);
+        if identity_of(&before) != identity {
             return Err(std::io::Error::other("the source changed while it was read"));
         }
         let stat = pyc::SourceStat { mtime: pyc::python_mtime(after.mtime(), after.mtime_nsec()), size: after.size() };
-        Ok(Snapshot { bytes, stat, mode: after.permissions().mode(), taken })
+        Ok(Snapshot { bytes, stat, mode: after.permissions().mode(), taken, identity })
     }
 
     /// True when a write in the same second with the same size could go
@@ -436,6 +450,14 @@ pub fn restore(store: &Store, roots: &Roots, request: &Request<'_>, unique: usiz
         .open(staged.temporary_path())
         .and_then(|mut file| file.write_all(&header).and_then(|()| file.write_all(&body)));
     match written {
+        // A source written since its snapshot (git's next command, while a
+        // background rebuild restores) would get a header for bytes it no
+        // longer holds: the cache is dropped, and the interpreter compiles
+        // what is there now.
+        Ok(()) if source_identity(request.source) != Some(snapshot.identity) => {
+            staged.discard();
+            Ok(Restored::Unusable)
+        }
         Ok(()) => staged.commit().map(|()| Restored::Written),
         Err(error) => {
             staged.discard();

@@ -345,6 +345,11 @@ fn run_matrix_with_unheard(world: &World, sequences: &[Sequence], next_hook: &[&
             problems.push(format!("after `rebuild -v`:\n{rebuilt}"));
         }
         if !problems.is_empty() {
+            // What the hooks did, for whoever reads the failure.
+            let log =
+                std::fs::read_to_string(world.env.repo.join(".git/pycache-guard/rebuild.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(12).collect();
+            problems.push(format!("the last lines of the log, newest first:\n      {}", tail.join("\n      ")));
             failed.push(format!("{name}:\n    {}", problems.join("\n    ")));
         }
     }
@@ -782,4 +787,41 @@ fn rebuild_by_hand_scans_even_when_the_record_is_quiet() {
     world.env.run(&["rebuild"]).expect_code(0);
     let seen = world.look().into_iter().find(|seen| seen.path == "f.py").unwrap();
     assert_eq!((seen.imported.as_str(), seen.cache.as_str()), ("10", "fresh"), "{seen:?}");
+}
+
+/// `post-index-change` runs after a checkout wrote the work tree and before
+/// git moves `HEAD`. With that hook alone, a package the checkout deleted
+/// must still lose its `__pycache__`, or Python imports it as a namespace
+/// package: the record compares the trees the index described then and now
+/// (git's cache tree), not `HEAD`, which still names the commit left.
+#[test]
+fn post_index_change_alone_sweeps_a_package_the_checkout_deleted() {
+    let python = common::require_python!();
+    let mut env = TestEnv::new();
+    env.use_python(&python.path);
+    env.write(".gitignore", "__pycache__/\n");
+    env.write("m.py", "V = 0\n");
+    env.commit_all("base");
+    env.git(&["checkout", "-q", "-b", "with-package"]);
+    env.write("newpkg/__init__.py", "V = 1\n");
+    env.write("newpkg/mod.py", "V = 2\n");
+    env.commit_all("a package");
+    env.git(&["checkout", "-q", "main"]);
+    env.run(&["install"]).expect_code(0);
+    for hook in std::fs::read_dir(env.repo.join(".git/hooks")).unwrap() {
+        let path = hook.unwrap().path();
+        if path.file_name().is_some_and(|name| name != "post-index-change") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    env.run(&["rebuild", "--all", "-q"]).expect_code(0);
+    for round in 0..3 {
+        env.git(&["checkout", "-q", "with-package"]);
+        assert!(env.repo.join("newpkg/__pycache__").is_dir(), "round {round}: the package was not compiled");
+        env.git(&["checkout", "-q", "main"]);
+        assert!(!env.repo.join("newpkg").exists(), "round {round}: `newpkg/` is left behind");
+        let mut command = env.command_in(&python.path, &env.repo);
+        let run = Run::from(command.args(["-B", "-c", "import newpkg"]).output().unwrap());
+        assert_ne!(run.code, 0, "round {round}: a deleted package still imports");
+    }
 }

@@ -18,7 +18,7 @@ use crate::cli::{ModeChoice, RebuildArgs};
 use crate::config::{Background, ProjectConfig};
 use crate::display::PathStyle;
 use crate::exit::ExitStatus;
-use crate::git::Repo;
+use crate::git::{ChangeKind, Repo};
 use crate::hook_event::{self, Event};
 use crate::hook_type::HookType;
 use crate::index::Index;
@@ -101,6 +101,14 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
     };
     guarded(context, &options, || {
         let repo = Repo::discover()?;
+        // A detached rebuild yields the processors to whatever the user does
+        // next (the next git command, often): its interpreters inherit this.
+        if crate::env::is_background_child() {
+            let current = rustix::process::getpriority_process(None).unwrap_or(0);
+            if current < BACKGROUND_NICENESS {
+                let _ = rustix::process::setpriority_process(None, BACKGROUND_NICENESS);
+            }
+        }
         // A detached rebuild holds its place in the queue until it exits.
         let _ticket = crate::env::is_background_child().then(|| state::Ticket::adopt(repo.git_dir())).flatten();
         let what = if let Some(old) = &args.since {
@@ -128,6 +136,11 @@ pub fn run(context: &Context, args: &RebuildArgs) -> Result<ExitStatus> {
         start(context, &repo, &what, &options)
     })
 }
+
+/// The priority a detached rebuild runs at, on `nice`'s scale (never
+/// raised if it already runs lower): it still runs at once on an idle
+/// machine, and gives way to the foreground.
+const BACKGROUND_NICENESS: i32 = 10;
 
 /// `rebuild` with nothing named: reconcile from the record, then scan.
 fn no_selection(args: &RebuildArgs) -> bool {
@@ -317,16 +330,19 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         return Ok(ExitStatus::Success);
     }
     let workdir = repo.workdir()?.to_path_buf();
-    // Taken before git's state is read, so that whatever git writes from now
-    // on is newer than the record this run writes.
-    let began = record::now_nanos();
+    // Taken before git's state is read, from the clock file times come
+    // from, so that whatever git writes from now on is not older than the
+    // record this run writes (the system clock runs up to a tick ahead).
+    let began = record::file_clock_nanos();
     // Held from the record's read to its write: two hooks never interleave.
     // A hook finds it busy rather than waiting behind a background rebuild:
     // what would lie it removes at once, and the compiling waits its turn.
     let lock = acquire_lock(repo, options)?;
     let busy = lock.is_none() && !options.dry_run;
     context.printer.verbose(format!("what to rebuild: {}", describe_selection(what)));
-    let mut baseline = if options.reconcile { Some(Baseline::resolve(context, repo, began)) } else { None };
+    // A reconcile reads the index first: the record is compared with the tree it describes.
+    let index = if options.reconcile { Some(Index::load(&repo.index_location())?) } else { None };
+    let mut baseline = index.as_ref().map(|index| Baseline::resolve(context, repo, began, index));
     if let Some(Baseline { since: Some(_), head, .. }) = &baseline {
         let at = head.as_deref().map_or(String::new(), |head| format!(" (now at {})", short(head)));
         context.printer.verbose(format!(
@@ -343,7 +359,8 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     {
         baseline = None;
     }
-    let Some(mut work) = gather(context, repo, &workdir, what, options, baseline.as_mut())? else {
+    let found = Found { busy, index, baseline: baseline.as_mut() };
+    let Some(mut work) = gather(context, repo, &workdir, what, options, found)? else {
         context.printer.verbose("nothing to compile and no folder to sweep: every cache in that selection is current");
         if let Some(baseline) = &baseline
             && !options.dry_run
@@ -379,6 +396,17 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         // there is finished later. It reconciles and writes the record itself.
         let plan = rebuild::plan_lying(&work.targets, &work.settings, &work.index);
         let report = rebuild::execute(plan, &work.settings, &|| {});
+        // Nothing lies any more, and what is left to compile is in the
+        // journal, which the detached rebuild (or, after a kill, any later
+        // run) finishes: the record may move on now, so that the next hook of
+        // this same git command finds its index already reconciled.
+        if let Some(baseline) = &baseline
+            && journal.is_some()
+            && report.removed.errors.is_empty()
+            && !busy
+        {
+            baseline.store(repo, began, Vec::new());
+        }
         let pending = work.targets.compile.len();
         let lines = deferred_log_lines(&report, options, pending, busy);
         if summary_wanted(context, repo, options) {
@@ -542,13 +570,27 @@ struct Baseline {
     changes: Vec<crate::git::Change>,
     /// Checked-hash caches written for racy sources that are still racy.
     racy: Vec<record::RacyCache>,
+    /// The index file the record was made from.
+    index: Option<String>,
+    /// The index file this run read, for the record it writes.
+    read_index: String,
+    /// The tree the index this run read describes, when git's cache tree says.
+    tree: Option<String>,
 }
 
 impl Baseline {
     /// Reads the record, and settles the racy caches whose second has passed.
-    fn resolve(context: &Context, repo: &Repo, now: i64) -> Baseline {
+    fn resolve(context: &Context, repo: &Repo, now: i64, index: &Index) -> Baseline {
         let head = repo.resolve_commit("HEAD");
-        let mut baseline = Baseline { head: head.clone(), since: None, changes: Vec::new(), racy: Vec::new() };
+        let mut baseline = Baseline {
+            head: head.clone(),
+            since: None,
+            changes: Vec::new(),
+            racy: Vec::new(),
+            index: None,
+            read_index: index.identity().to_string(),
+            tree: index.tree().map(str::to_string),
+        };
         let untrusted = |why: &str| {
             context.printer.verbose(format!("{why}; rebuilding from the event and a stale scan instead"));
         };
@@ -563,7 +605,10 @@ impl Baseline {
                 return baseline;
             }
         };
-        baseline.changes = match (&found.head, &head) {
+        // The trees the index described then and now, where git's cache tree
+        // says (a checkout's `post-index-change` runs before `HEAD` moves), else the commits.
+        let (old, new) = (found.tree.as_ref().or(found.head.as_ref()), baseline.tree.as_ref().or(head.as_ref()));
+        baseline.changes = match (old, new) {
             (old, new) if old == new => Vec::new(),
             (Some(old), Some(new)) => match repo.diff_commits(old, new) {
                 Ok(changes) => changes,
@@ -578,6 +623,7 @@ impl Baseline {
             }
         };
         baseline.since = Some(found.since);
+        baseline.index = found.index;
         if let Ok(workdir) = repo.workdir()
             && !found.racy.is_empty()
         {
@@ -621,8 +667,25 @@ impl Baseline {
         racy.extend(self.racy.iter().cloned());
         racy.sort_by(|a, b| a.cache.cmp(&b.cache));
         racy.dedup_by(|a, b| a.cache == b.cache);
-        let _ = record::store(repo.git_dir(), &record::Record { head: self.head.clone(), since: began, racy });
+        let record = record::Record {
+            head: self.head.clone(),
+            tree: self.tree.clone(),
+            since: began,
+            index: Some(self.read_index.clone()),
+            racy,
+        };
+        let _ = record::store(repo.git_dir(), &record);
     }
+}
+
+/// What a run found before gathering its targets.
+struct Found<'b> {
+    /// Another rebuild holds the lock.
+    busy: bool,
+    /// The index, when a reconcile read it already.
+    index: Option<Index>,
+    /// The record, resolved.
+    baseline: Option<&'b mut Baseline>,
 }
 
 /// The targets, or `None` when there is nothing to do. What git changed comes
@@ -633,18 +696,19 @@ fn gather(
     workdir: &Path,
     what: &What,
     options: &Options,
-    baseline: Option<&mut Baseline>,
+    found: Found<'_>,
 ) -> Result<Option<Work>> {
-    let trusted = baseline.as_ref().and_then(|baseline| baseline.since.map(|since| (&**baseline, since)));
+    let Found { busy, index, baseline } = found;
     if baseline.is_none() && matches!(what, What::Span(Span::Nothing)) {
         return Ok(None);
     }
     // With a trusted record the event is not needed: the record covers it.
-    let scope = match (trusted, what) {
+    let has_record = baseline.as_ref().is_some_and(|baseline| baseline.since.is_some());
+    let scope = match (has_record, what) {
         // A new work tree (clone, `git worktree add`): everything, record or not.
         (_, What::Span(Span::AllTracked)) => Some(Scope::AllTracked),
-        (Some(_), _) | (None, What::Paths(_)) => None,
-        (None, What::Span(span)) => Some(changes::scope_of(repo, span)?),
+        (true, _) | (false, What::Paths(_)) => None,
+        (false, What::Span(span)) => Some(changes::scope_of(repo, span)?),
     };
     // A rebuild that was killed half way left its targets behind; finish them now.
     let pending = if options.dry_run { None } else { state::Journal::pending(repo.git_dir()) };
@@ -659,15 +723,34 @@ fn gather(
     // Only hooks stop here: `rebuild` typed by hand goes on to its stale scan,
     // which is what catches a file git rewrote outside its index (`stash pop`
     // under a hook manager, which installs no `post-index-change`).
-    let index = Index::load(&repo.index_location())?;
+    let index = match index {
+        Some(index) => index,
+        None => Index::load(&repo.index_location())?,
+    };
+    let trusted = baseline.as_deref().and_then(|baseline| baseline.since.map(|since| (baseline, since)));
     // `--all` (and a new work tree) compiles everything, whatever the record says.
+    let reconciling_hook = options.hook && !options_name_paths(what) && !matches!(what, What::Span(Span::AllTracked));
+    // The index is the very file the record was made from, so git wrote no
+    // tracked file since (the second and third hook of one checkout, after
+    // `post-index-change` did the work). Only what the trees' diff deleted is
+    // left, and the journal's work, which the rebuild holding the lock (or
+    // one queued behind it) does.
+    let index_unchanged = reconciling_hook
+        && (pending.is_none() || busy)
+        && trusted.is_some_and(|(baseline, _)| baseline.index.as_deref() == Some(index.identity()));
+    if index_unchanged {
+        context.printer.verbose("the index is the very file the record was made from: only deletions are left");
+    }
     if let Some((baseline, since)) = trusted
-        && options.hook
-        && baseline.is_quiet()
-        && pending.is_none()
-        && !options_name_paths(what)
-        && !matches!(what, What::Span(Span::AllTracked))
-        && !written_since(&index, since)
+        && reconciling_hook
+        && if index_unchanged {
+            !baseline
+                .changes
+                .iter()
+                .any(|change| rebuild::is_source(&change.path) && change.kind == ChangeKind::Deleted)
+        } else {
+            baseline.is_quiet() && pending.is_none() && !written_since(&index, since)
+        }
     {
         return Ok(None);
     }
@@ -690,8 +773,12 @@ fn gather(
     };
     match trusted {
         Some((baseline, since)) => {
-            let git_wrote = !options.plain_commit;
-            rebuild::reconcile_targets(&baseline.changes, &index, since, git_wrote, &settings, &mut targets)
+            let written = match (index_unchanged, options.plain_commit) {
+                (true, _) => rebuild::Written::Nothing,
+                (false, true) => rebuild::Written::ByTheUser,
+                (false, false) => rebuild::Written::ByGit,
+            };
+            rebuild::reconcile_targets(&baseline.changes, &index, since, written, &settings, &mut targets)
         }
         // No record to trust: the event's diff, plus the stale scan.
         None if options.reconcile && !matches!(scope, Some(Scope::StaleScan)) => {
@@ -705,7 +792,7 @@ fn gather(
         let sources: Vec<BString> = rebuild::tracked_sources(&index).collect();
         targets.compile.extend(rebuild::stale_sources(&sources, &settings));
     }
-    if let Some((compile, sweep)) = pending {
+    if let Some((compile, sweep)) = pending.filter(|_| !index_unchanged) {
         let safe = |path: &Vec<u8>| crate::paths::is_safe_path(path);
         targets.compile.extend(compile.into_iter().filter(safe).map(BString::from));
         targets.sweep.extend(sweep.into_iter().filter(|path| path.is_empty() || safe(path)).map(BString::from));
