@@ -352,6 +352,11 @@ pub fn settle_racy(
 /// content, so it does not lie.
 pub fn would_load(cache: &Path, source: &Path) -> bool {
     let Ok(Ok(header)) = read_header(cache) else { return false };
+    // importlib compares a checked-hash pyc with the source's bytes on every
+    // import: it never loads for other content, so the source is not read.
+    if matches!(header.validation, Validation::CheckedHash(_)) {
+        return false;
+    }
     let Ok(stat) = SourceStat::of(source) else { return false };
     match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
         Ok(Freshness::Unchecked) => true,

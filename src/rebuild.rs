@@ -688,8 +688,9 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         // rename into place happens relative to that folder, checked again.
         let mut staged_jobs = Vec::new();
         let mut pending = Vec::new();
-        for job in jobs {
-            let missing = match from_store(job, interpreter, settings, &roots) {
+        let restored = restore_all(&jobs, interpreter, settings, &roots);
+        for (job, restored) in jobs.into_iter().zip(restored) {
+            let missing = match restored {
                 Restored::Written => {
                     report.compiled += 1;
                     report.restored += 1;
@@ -792,6 +793,35 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
     report.sources = compiled_sources.len();
     report.syntax = syntax.into_values().collect();
     report
+}
+
+/// [`from_store`] for every job, on up to `settings.jobs` threads: a
+/// restore is a read, a write and a rename, and the file system overlaps
+/// them well (a checkout back to a seen branch restores hundreds).
+fn restore_all(jobs: &[&Job], interpreter: &Interpreter, settings: &Settings, roots: &Roots) -> Vec<Restored> {
+    let threads = settings.jobs.clamp(1, 8).min(jobs.len());
+    if settings.store.is_none() || threads <= 1 {
+        return jobs.iter().map(|job| from_store(job, interpreter, settings, roots)).collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|job| from_store(job, interpreter, settings, roots)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A thread that panicked restored nothing: its jobs go to the interpreter.
+        workers
+            .into_iter()
+            .zip(jobs.chunks(chunk))
+            .flat_map(|(worker, part)| {
+                worker.join().unwrap_or_else(|_| part.iter().map(|_| Restored::Unusable).collect())
+            })
+            .collect()
+    })
 }
 
 /// Writes `job`'s cache from the store when it holds it; a write that fails

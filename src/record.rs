@@ -211,6 +211,23 @@ pub fn now_seconds() -> i64 {
 mod tests {
     use super::*;
 
+    /// A file written after the reading is never stamped before it; the
+    /// system clock alone fails this within a few tries (it runs ahead of
+    /// the clock Linux stamps files with).
+    #[test]
+    fn files_written_after_the_file_clock_reading_are_never_stamped_before_it() {
+        use std::os::unix::fs::MetadataExt;
+        let folder = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let path = folder.path().join("written");
+        for _ in 0..500 {
+            let reading = file_clock_nanos();
+            fs_err::write(&path, b"x").unwrap_or_else(|error| panic!("{error}"));
+            let meta = fs_err::metadata(&path).unwrap_or_else(|error| panic!("{error}"));
+            let stamped = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+            assert!(stamped >= reading, "stamped {stamped}, read {reading}");
+        }
+    }
+
     #[test]
     fn records_round_trip_and_bad_ones_are_refused() {
         let record = Record {

@@ -325,3 +325,24 @@ fn walkdir(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// One checkout fires `post-index-change`, `reference-transaction` and
+/// `post-checkout`. The first does the work and moves the record on with
+/// the index it read; the other two find that very index and hand nothing
+/// more to the background: one rebuild per checkout, not three.
+#[test]
+fn the_later_hooks_of_one_checkout_find_its_work_done() {
+    let env = world();
+    env.run(&["rebuild", "--all", "-q"]).expect_code(0);
+    let before = log(&env).lines().count();
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let log = log(&env);
+    let added: Vec<&str> = log.lines().skip(before).collect();
+    let deferred: Vec<&&str> = added.iter().filter(|line| line.contains("to compile in the background")).collect();
+    assert_eq!(deferred.len(), 1, "one hook hands the checkout to the background:\n{}", added.join("\n"));
+    assert!(deferred[0].contains("post-index-change:"), "{}", added.join("\n"));
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+}
