@@ -366,8 +366,9 @@ pub fn would_load(cache: &Path, source: &Path) -> bool {
 }
 
 /// True when a cache no longer describes its source: the header does not
-/// validate, or it validates but the file was written before the source's
-/// last change (same second, same size: Python would run the old code).
+/// validate, or it validates but the file was not written after the
+/// source's last change (same second, same size: Python would run the old
+/// code; the same file-clock tick cannot be ordered, so it counts too).
 pub fn is_outdated(cache: &Path, source: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let Ok(Ok(header)) = read_header(cache) else { return true };
@@ -379,8 +380,11 @@ pub fn is_outdated(cache: &Path, source: &Path) -> bool {
         Ok(Freshness::Valid | Freshness::Unchecked) => {
             let nanos =
                 |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+            // File times come from a clock that ticks every few milliseconds:
+            // a cache written in the tick of its source's last change cannot be
+            // told from one written just before it, so it counts as older.
             matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
-                && nanos(&cache_meta) < nanos(&source_meta)
+                && nanos(&cache_meta) <= nanos(&source_meta)
         }
     }
 }

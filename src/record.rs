@@ -86,6 +86,11 @@ pub struct Record {
     pub index: Option<String>,
     /// Caches to verify and rewrite as timestamp pycs later.
     pub racy: Vec<RacyCache>,
+    /// Sources that were compiled while the index described no tree (a
+    /// conflicted merge, files only staged) and that `HEAD` does not have:
+    /// no tree diff will ever show them deleted, so the next run sweeps the
+    /// folder of each one that has left the index (`merge --abort`).
+    pub outside: Vec<BString>,
 }
 
 /// What was found in the repository folder.
@@ -145,19 +150,22 @@ fn parse(data: &[u8]) -> Option<Record> {
         }
         _ => return None,
     };
+    // Then tagged, NUL-separated entries: `r`, a source and its racy
+    // cache; `o`, a source compiled outside any recorded tree.
     let rest = lines.next().unwrap_or_default();
-    let fields: Vec<&[u8]> = rest.split(|&byte| byte == 0).filter(|field| !field.is_empty()).collect();
-    if !fields.len().is_multiple_of(2) {
-        return None;
+    let mut fields = rest.split(|&byte| byte == 0).filter(|field| !field.is_empty());
+    let (mut racy, mut outside) = (Vec::new(), Vec::new());
+    while let Some(tag) = fields.next() {
+        match tag {
+            b"r" => racy.push(RacyCache {
+                source: BString::from(fields.next()?),
+                cache: PathBuf::from(std::ffi::OsStr::from_bytes(fields.next()?)),
+            }),
+            b"o" => outside.push(BString::from(fields.next()?)),
+            _ => return None,
+        }
     }
-    let racy = fields
-        .chunks(2)
-        .map(|pair| RacyCache {
-            source: BString::from(pair[0]),
-            cache: PathBuf::from(std::ffi::OsStr::from_bytes(pair[1])),
-        })
-        .collect();
-    Some(Record { head, tree, since, index, racy })
+    Some(Record { head, tree, since, index, racy, outside })
 }
 
 fn render(record: &Record) -> Vec<u8> {
@@ -166,9 +174,15 @@ fn render(record: &Record) -> Vec<u8> {
     let tree = record.tree.as_deref().unwrap_or("-");
     let mut data = format!("{MAGIC}\nhead {head}\ntree {tree}\nsince {}\nindex {index}\n", record.since).into_bytes();
     for racy in &record.racy {
+        data.extend_from_slice(b"r\0");
         data.extend_from_slice(&racy.source);
         data.push(0);
         data.extend_from_slice(racy.cache.as_os_str().as_encoded_bytes());
+        data.push(0);
+    }
+    for source in &record.outside {
+        data.extend_from_slice(b"o\0");
+        data.extend_from_slice(source);
         data.push(0);
     }
     data
@@ -236,9 +250,10 @@ mod tests {
             since: 1_795_000_000_123_456_789,
             index: Some("2049:1234:5678:1795000000.5:1795000000.6:ab12".into()),
             racy: vec![RacyCache { source: "pkg/m\nx.py".into(), cache: "/w/pkg/__pycache__/m\nx.pyc".into() }],
+            outside: vec!["new/m.py".into(), "new/n.py".into()],
         };
         assert_eq!(parse(&render(&record)), Some(record.clone()));
-        let unborn = Record { head: None, tree: None, index: None, racy: Vec::new(), ..record };
+        let unborn = Record { head: None, tree: None, index: None, racy: Vec::new(), outside: Vec::new(), ..record };
         assert_eq!(parse(&render(&unborn)), Some(unborn));
         for bad in [
             &b""[..],
@@ -250,6 +265,7 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{:?}", bad.as_bstr());
         }
-        assert_eq!(parse(b"pycache-guard record 2\nhead -\ntree -\nsince 1\nindex -\nodd\0"), None);
+        assert_eq!(parse(b"pycache-guard record 2\nhead -\ntree -\nsince 1\nindex -\nr\0odd\0"), None);
+        assert_eq!(parse(b"pycache-guard record 2\nhead -\ntree -\nsince 1\nindex -\nx\0m.py\0"), None);
     }
 }

@@ -668,13 +668,14 @@ fn check_calls_a_cache_that_validates_for_other_content_an_error() {
     env.write(".gitignore", "__pycache__/\n");
     env.write("lying.py", "V = 0\n");
     env.write("stale.py", "V = 0\n");
+    env.write("tick.py", "V = 0\n");
     env.commit_all("base");
     // The same second for the lying cache's header and its source's new content,
     // the cache file itself written before that content: Python would run `V = 0`.
     let script = r#"
-import os, py_compile
+import importlib.util, os, py_compile
 T = 1_700_000_000
-for name in ('lying', 'stale'):
+for name in ('lying', 'stale', 'tick'):
     os.utime(name + '.py', ns=(T * 10**9 + 100_000_000,) * 2)
     cfile = py_compile.compile(name + '.py', doraise=True)
     os.utime(cfile, ns=(T * 10**9 + 200_000_000,) * 2)
@@ -682,10 +683,14 @@ for name in ('lying', 'stale'):
         handle.write('V = 1\n')
 os.utime('lying.py', ns=(T * 10**9 + 500_000_000,) * 2)
 os.utime('stale.py', ns=((T + 5) * 10**9,) * 2)
+# The cache and its source's new content stamped in one tick of the file
+# clock (Python importing while git writes): which came first is unknown.
+os.utime('tick.py', ns=(T * 10**9 + 300_000_000,) * 2)
+os.utime(importlib.util.cache_from_source('tick.py'), ns=(T * 10**9 + 300_000_000,) * 2)
 "#;
     env.python(python, &["-c", script]).expect_code(0);
-    let run = env.python(python, &["-B", "-c", "import lying, stale; print(lying.V, stale.V)"]);
-    assert_eq!(run.stdout, "0 1\n", "the set-up must build a lying cache\n{}", run.stderr);
+    let run = env.python(python, &["-B", "-c", "import lying, stale, tick; print(lying.V, stale.V, tick.V)"]);
+    assert_eq!(run.stdout, "0 1 0\n", "the set-up must build two lying caches\n{}", run.stderr);
     let run = env.run(&["check", "--no-syntax", "--select", "stale-bytecode", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("check prints JSON");
     let severity = |module: &str| {
@@ -695,7 +700,12 @@ os.utime('stale.py', ns=((T + 5) * 10**9,) * 2)
     };
     assert_eq!(severity("lying.").as_deref(), Some("error"), "{}", run.stdout);
     assert_eq!(severity("stale.").as_deref(), Some("warning"), "{}", run.stdout);
+    assert_eq!(severity("tick.").as_deref(), Some("error"), "{}", run.stdout);
     assert_eq!(run.code, 1, "a lying cache fails the check\n{}", run.stdout);
+    // And `rebuild`'s stale scan, the hooks' own judgement, rewrites them.
+    env.run(&["rebuild", "-q"]).expect_code(0);
+    let run = env.python(python, &["-B", "-c", "import lying, stale, tick; print(lying.V, stale.V, tick.V)"]);
+    assert_eq!(run.stdout, "1 1 1\n", "{}", run.stderr);
 }
 
 /// The flags word of a pyc header: 0 timestamp, 3 checked hash.
@@ -823,5 +833,44 @@ fn post_index_change_alone_sweeps_a_package_the_checkout_deleted() {
         let mut command = env.command_in(&python.path, &env.repo);
         let run = Run::from(command.args(["-B", "-c", "import newpkg"]).output().unwrap());
         assert_ne!(run.code, 0, "round {round}: a deleted package still imports");
+    }
+}
+
+/// A conflicted merge stops with a new package in the index and the work
+/// tree (no tree describes that index), and the hooks compile it. `merge
+/// --abort` then deletes the package; no tree diff can show that, so the
+/// record keeps the sources it compiled outside any tree, and the abort's
+/// hook sweeps the folder of each that left the index: no namespace
+/// package is left behind.
+#[test]
+fn an_aborted_merge_leaves_no_package_it_brought() {
+    let python = common::require_python!();
+    let mut env = TestEnv::new();
+    env.use_python(&python.path);
+    env.write(".gitignore", "__pycache__/\n");
+    env.write("top.py", "V = 0\n");
+    env.commit_all("base");
+    env.git(&["checkout", "-q", "-b", "other"]);
+    env.write("top.py", "V = 1\n");
+    env.write("newpkg/__init__.py", "N = 1\n");
+    env.write("newpkg/mod.py", "M = 1\n");
+    env.commit_all("a package, and a conflicting line");
+    env.git(&["checkout", "-q", "main"]);
+    env.write("top.py", "V = 2\n");
+    env.commit_all("the other side of the conflict");
+    env.run(&["install"]).expect_code(0);
+    env.run(&["rebuild", "--all", "-q"]).expect_code(0);
+    for (stop, abort) in [
+        (&["merge", "-q", "other"][..], &["merge", "--abort"][..]),
+        (&["cherry-pick", "other"], &["cherry-pick", "--abort"]),
+    ] {
+        let stopped = env.git_status(stop);
+        assert_ne!(stopped.code, 0, "{stop:?} must stop on the conflict");
+        assert!(env.repo.join("newpkg/__pycache__").is_dir(), "{stop:?}: the hooks compile what the merge brought");
+        env.git(abort);
+        assert!(!env.repo.join("newpkg").exists(), "{abort:?}: `newpkg/` is left behind");
+        let mut command = env.command_in(&python.path, &env.repo);
+        let run = Run::from(command.args(["-B", "-c", "import newpkg"]).output().unwrap());
+        assert_ne!(run.code, 0, "{abort:?}: the package the merge brought still imports");
     }
 }

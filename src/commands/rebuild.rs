@@ -400,11 +400,12 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         // journal, which the detached rebuild (or, after a kill, any later
         // run) finishes: the record may move on now, so that the next hook of
         // this same git command finds its index already reconciled.
-        if let Some(baseline) = &baseline
+        if let Some(baseline) = &mut baseline
             && journal.is_some()
             && report.removed.errors.is_empty()
             && !busy
         {
+            baseline.note_outside(repo, &work.targets.compile);
             baseline.store(repo, began, Vec::new());
         }
         let pending = work.targets.compile.len();
@@ -453,10 +454,11 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         journal.finish();
     }
     // A record never claims more than was done: after a failed write the old one stays.
-    if let Some(baseline) = &baseline
+    if let Some(baseline) = &mut baseline
         && report.failures.is_empty()
         && report.removed.errors.is_empty()
     {
+        baseline.note_outside(repo, &work.targets.compile);
         baseline.store(repo, began, racy);
     }
     drop(lock);
@@ -576,6 +578,9 @@ struct Baseline {
     read_index: String,
     /// The tree the index this run read describes, when git's cache tree says.
     tree: Option<String>,
+    /// Sources compiled outside any recorded tree that are still in the
+    /// index ([`record::Record::outside`]), and those this run compiles.
+    outside: Vec<BString>,
 }
 
 impl Baseline {
@@ -590,6 +595,7 @@ impl Baseline {
             index: None,
             read_index: index.identity().to_string(),
             tree: index.tree().map(str::to_string),
+            outside: Vec::new(),
         };
         let untrusted = |why: &str| {
             context.printer.verbose(format!("{why}; rebuilding from the event and a stale scan instead"));
@@ -624,6 +630,23 @@ impl Baseline {
         };
         baseline.since = Some(found.since);
         baseline.index = found.index;
+        // What was compiled outside any tree and has left the index since
+        // (`merge --abort`, a reset that drops staged files): deleted, for
+        // the sweep. What is still there stays on the list.
+        // Once the index describes a tree again, the tree diffs see them.
+        if !found.outside.is_empty() {
+            let tracked: std::collections::HashSet<&[u8]> =
+                index.entries().map(|entry| entry.path.as_bytes()).collect();
+            for source in found.outside {
+                if tracked.contains(source.as_slice()) {
+                    if baseline.tree.is_none() {
+                        baseline.outside.push(source);
+                    }
+                } else {
+                    baseline.changes.push(crate::git::Change { path: source, kind: ChangeKind::Deleted });
+                }
+            }
+        }
         if let Ok(workdir) = repo.workdir()
             && !found.racy.is_empty()
         {
@@ -661,6 +684,23 @@ impl Baseline {
         self.racy.is_empty() && !self.changes.iter().any(|change| rebuild::is_source(&change.path))
     }
 
+    /// Notes the sources this run compiles that no tree diff will show
+    /// deleted: while the index describes no tree (a conflicted merge, files
+    /// only staged), those `HEAD` lacks. When `HEAD` cannot be read, all.
+    fn note_outside(&mut self, repo: &Repo, compiled: &std::collections::BTreeSet<BString>) {
+        if self.tree.is_some() || compiled.is_empty() {
+            return;
+        }
+        let paths: Vec<&[u8]> = compiled.iter().map(|path| path.as_slice()).collect();
+        let in_head = repo.head_blobs(&paths).ok().flatten();
+        for path in compiled {
+            let outside = in_head.as_ref().is_none_or(|found| !found.contains_key(path.as_slice()));
+            if outside && !self.outside.contains(path) {
+                self.outside.push(path.clone());
+            }
+        }
+    }
+
     /// Writes the record for `head` as of `began`. Failing to write it only
     /// makes the next run do more.
     fn store(&self, repo: &Repo, began: i64, mut racy: Vec<record::RacyCache>) {
@@ -673,6 +713,7 @@ impl Baseline {
             since: began,
             index: Some(self.read_index.clone()),
             racy,
+            outside: self.outside.clone(),
         };
         let _ = record::store(repo.git_dir(), &record);
     }
