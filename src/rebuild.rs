@@ -764,6 +764,9 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
                         problem.tags.push(interpreter.info.cache_tag.clone());
                     }
                 }
+                // Deleted while it waited (git's next command): nothing to
+                // compile, and nothing to tell; the next run sweeps its caches.
+                Outcome::Failed(_) if job.task.source.symlink_metadata().is_err() => {}
                 Outcome::Failed(error) => report.failures.push((job.task.source.clone(), error.to_string())),
             }
             // A file that did not compile must not keep an old cache that still validates.
