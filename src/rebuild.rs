@@ -265,7 +265,7 @@ pub fn reconcile_targets(
         // every hook of one command would repeat the same warning.
         let wanted = match (caches.is_empty(), written) {
             (true, _) => written,
-            (false, true) => caches.iter().any(|cache| pyc::is_outdated(cache, &absolute)),
+            (false, true) => caches.iter().any(|cache| worth_compiling(cache, &absolute)),
             (false, false) => {
                 caches.iter().any(|cache| pyc::is_outdated(cache, &absolute) && pyc::would_load(cache, &absolute))
             }
@@ -274,6 +274,24 @@ pub fn reconcile_targets(
             targets.compile.insert(source);
         }
     }
+}
+
+/// For a source git wrote: true unless this cache already describes it
+/// ([`pyc::is_outdated`]), except that a checked-hash cache written before
+/// the source's last change is taken as outdated without reading and hashing
+/// the source. git rewrites a file when its content changes, so that cache
+/// is almost always of other bytes; when it is not, one compile too many is
+/// the cost (a checked-hash cache never lies either way).
+fn worth_compiling(cache: &Path, source: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let checked_hash = matches!(pyc::read_header(cache), Ok(Ok(header)) if matches!(header.validation, pyc::Validation::CheckedHash(_)));
+    if checked_hash
+        && let (Ok(cache_meta), Ok(source_meta)) = (fs_err::metadata(cache), fs_err::metadata(source))
+        && (cache_meta.mtime(), cache_meta.mtime_nsec()) <= (source_meta.mtime(), source_meta.mtime_nsec())
+    {
+        return true;
+    }
+    pyc::is_outdated(cache, source)
 }
 
 /// Tracked `.py` files (stage 0, files or symbolic links).
