@@ -15,9 +15,16 @@
 //!
 //! # What it holds
 //!
-//! - `head`: the commit `HEAD` named when the caches were last reconciled.
-//!   The tree diff from it to today's `HEAD` (object ids only, no blob read)
-//!   gives the sources that were deleted, and the sources committed since.
+//! - `head`: the commit `HEAD` named when the caches were last reconciled,
+//!   and `tree`: the tree the index described then (git's cache tree, when
+//!   valid). The tree diff from it to the tree the index describes today (or
+//!   between the commits, when either tree is unknown; object ids only, no
+//!   blob read) gives the sources that were deleted, and those committed
+//!   since. The index's tree, because `post-index-change` runs after a
+//!   checkout wrote the work tree and before git moves `HEAD`.
+//! - `index`: the identity of the index file that reconcile read. While it
+//!   is still the index, git has written no tracked file since: the later
+//!   hooks of the same git command only sweep what the tree diff deleted.
 //! - `since`: when that reconcile started. Every file git writes (checkout,
 //!   merge, reset, stash, rebase's picks) gets its stat refreshed in the
 //!   index, so the index entries changed since then are exactly the files git
@@ -29,6 +36,9 @@
 //!   was modified in the very second they were compiled (see
 //!   [`crate::rebuild`]'s racy rule). They are verified by content and
 //!   rewritten as timestamp pycs by a later run, once the second has passed.
+//! - `outside`: sources compiled while the index described no tree (a
+//!   conflicted merge) that `HEAD` lacks; no tree diff can show them
+//!   deleted, so the next run sweeps the folder of each that left the index.
 //!
 //! A missing record (the first hook after `install`), one that does not parse,
 //! one from the future (the clock moved back, so index times cannot be
@@ -44,11 +54,13 @@
 //!   changes *how* a target is produced; which targets exist is still decided
 //!   by this record. A racy entry becomes a store hit whose header is rebuilt
 //!   from the source's stat once it is no longer racy, exactly as here.
-//! - A background rebuild must write the record only when its work is done
-//!   (under the rebuild lock, like today's foreground write), and a run that
-//!   finds the `pending` journal non-empty reconciles from the older record:
-//!   a record never claims more than was done. `since` is taken before the
-//!   index is read, so what git writes during a rebuild is seen by the next.
+//! - A hook that hands its compiling to a background rebuild writes the
+//!   record (under the rebuild lock) once nothing lies and the `pending`
+//!   journal holds the rest; every run finishes what the journal holds, so
+//!   the record and the journal together never claim more than was done.
+//!   `since` is taken before the index is read, from the clock file times
+//!   come from ([`file_clock_nanos`]), so what git writes during a rebuild is
+//!   seen by the next.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -631,9 +631,9 @@ impl Baseline {
         baseline.since = Some(found.since);
         baseline.index = found.index;
         // What was compiled outside any tree and has left the index since
-        // (`merge --abort`, a reset that drops staged files): deleted, for
-        // the sweep. What is still there stays on the list.
-        // Once the index describes a tree again, the tree diffs see them.
+        // (`merge --abort`, a reset that drops staged files) is deleted, for
+        // the sweep. What is still there stays on the list while the index
+        // describes no tree; once it does, the tree diffs see those files.
         if !found.outside.is_empty() {
             let tracked: std::collections::HashSet<&[u8]> =
                 index.entries().map(|entry| entry.path.as_bytes()).collect();
@@ -654,11 +654,8 @@ impl Baseline {
                 workdir,
                 &super::cache_location().unwrap_or(crate::artifact::CacheLocation::Pycache),
             );
-            let tracked = crate::index::Index::load(&repo.index_location())
-                .map(|index| crate::clean::tracked_bytecode(&index, workdir))
-                .ok();
-            // Without the index nothing can be shown untracked: leave the caches checked-hash.
-            let is_tracked = |cache: &Path| tracked.as_ref().is_none_or(|tracked| tracked.contains(cache));
+            let tracked = crate::clean::tracked_bytecode(index, workdir);
+            let is_tracked = |cache: &Path| tracked.contains(cache);
             for racy in found.racy {
                 let source = crate::paths::in_workdir(workdir, &racy.source);
                 match crate::pyc::settle_racy(&roots, &racy.cache, &source, now.div_euclid(1_000_000_000), &is_tracked)
@@ -730,7 +727,7 @@ struct Found<'b> {
 }
 
 /// The targets, or `None` when there is nothing to do. What git changed comes
-/// first: most hooks stop there, having read no index and no configuration.
+/// first: most hooks stop there, having read no configuration.
 fn gather(
     context: &Context,
     repo: &Repo,
