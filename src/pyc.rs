@@ -346,47 +346,109 @@ pub fn settle_racy(
     Ok(Settled::Rewritten)
 }
 
-/// True when importlib would load this cache for the source as it is now,
-/// though the cache may come from older content: a timestamp header that
-/// still matches, or an unchecked hash. A matching checked hash is the same
-/// content, so it does not lie.
-pub fn would_load(cache: &Path, source: &Path) -> bool {
-    let Ok(Ok(header)) = read_header(cache) else { return false };
-    // importlib compares a checked-hash pyc with the source's bytes on every
-    // import: it never loads for other content, so the source is not read.
-    if matches!(header.validation, Validation::CheckedHash(_)) {
-        return false;
+/// One look at a cache and its source: the cache's header and both files'
+/// stats, read once, for every judgement below. A deferring hook asks
+/// several of them about each cache it meets; reading again for each was the
+/// larger part of its system calls.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed {
+    /// The header, when the cache is a regular file with one that parses.
+    header: Option<Header>,
+    /// When the cache was last written (nanoseconds), from its `lstat`.
+    cache_written: Option<i128>,
+    /// The source as importlib stats it (following a final link), and when
+    /// it was last written (nanoseconds).
+    source: Option<(SourceStat, i128)>,
+}
+
+/// Nanoseconds since the epoch of a file's last write.
+fn written_at(meta: &std::fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
+}
+
+impl Observed {
+    /// Reads the header of `cache` (never through a final link, never a
+    /// FIFO or device) and stats it and `source`.
+    pub fn read(cache: &Path, source: &Path) -> Observed {
+        use std::os::unix::fs::MetadataExt;
+        let opened = crate::safe_fs::open_regular(cache);
+        let cache_written = opened.as_ref().ok().and_then(|file| file.metadata().ok()).map(|meta| written_at(&meta));
+        let header = opened.ok().and_then(|mut file| {
+            let mut buffer = [0u8; HEADER_LEN];
+            let mut filled = 0;
+            while filled < HEADER_LEN {
+                match file.read(&mut buffer[filled..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => filled += n,
+                }
+            }
+            parse_header(&buffer[..filled]).ok()
+        });
+        let source = fs_err::metadata(source).ok().map(|meta| {
+            (SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() }, written_at(&meta))
+        });
+        Observed { header, cache_written, source }
     }
-    let Ok(stat) = SourceStat::of(source) else { return false };
-    match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
-        Ok(Freshness::Unchecked) => true,
-        Ok(Freshness::Valid) => matches!(header.validation, Validation::Timestamp { .. }),
-        _ => false,
+
+    /// The cache's header, when it has one that parses.
+    pub fn header(&self) -> Option<Header> {
+        self.header
+    }
+
+    /// True when the cache is a checked-hash pyc.
+    pub fn is_checked_hash(&self) -> bool {
+        matches!(self.header, Some(Header { validation: Validation::CheckedHash(_), .. }))
+    }
+
+    /// True when the cache was written no later than the source's last
+    /// change (the same file-clock tick counts: it cannot be ordered).
+    pub fn written_before_source(&self) -> bool {
+        matches!((self.cache_written, self.source), (Some(cache), Some((_, source))) if cache <= source)
+    }
+
+    /// True when importlib would load this cache for the source as it is now,
+    /// though the cache may come from older content: a timestamp header that
+    /// still matches, or an unchecked hash. A matching checked hash is the same
+    /// content, so it does not lie, and the source is not read for it.
+    pub fn would_load(&self) -> bool {
+        let (Some(header), Some((stat, _))) = (self.header, self.source) else { return false };
+        match header.validation {
+            Validation::CheckedHash(_) => false,
+            Validation::UncheckedHash(_) => true,
+            Validation::Timestamp { .. } => {
+                matches!(freshness(&header, stat, || Ok(Vec::new())), Ok(Freshness::Valid))
+            }
+        }
+    }
+
+    /// True when the cache no longer describes its source: the header does
+    /// not validate, or it validates but the file was not written after the
+    /// source's last change (same second, same size: Python would run the old
+    /// code; the same file-clock tick cannot be ordered, so it counts too).
+    /// Only a checked-hash cache makes it read `source`, to hash it.
+    pub fn is_outdated(&self, source: &Path) -> bool {
+        let (Some(header), Some((stat, _)), Some(_)) = (self.header, self.source, self.cache_written) else {
+            return true;
+        };
+        match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
+            Ok(Freshness::Stale) | Err(_) => true,
+            Ok(Freshness::Valid | Freshness::Unchecked) => {
+                matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
+                    && self.written_before_source()
+            }
+        }
     }
 }
 
-/// True when a cache no longer describes its source: the header does not
-/// validate, or it validates but the file was not written after the
-/// source's last change (same second, same size: Python would run the old
-/// code; the same file-clock tick cannot be ordered, so it counts too).
+/// [`Observed::would_load`] of one fresh look at `cache` and `source`.
+pub fn would_load(cache: &Path, source: &Path) -> bool {
+    Observed::read(cache, source).would_load()
+}
+
+/// [`Observed::is_outdated`] of one fresh look at `cache` and `source`.
 pub fn is_outdated(cache: &Path, source: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(Ok(header)) = read_header(cache) else { return true };
-    let (Ok(source_meta), Ok(cache_meta)) = (fs_err::metadata(source), fs_err::metadata(cache)) else { return true };
-    let stat =
-        SourceStat { mtime: python_mtime(source_meta.mtime(), source_meta.mtime_nsec()), size: source_meta.size() };
-    match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
-        Ok(Freshness::Stale) | Err(_) => true,
-        Ok(Freshness::Valid | Freshness::Unchecked) => {
-            let nanos =
-                |meta: &std::fs::Metadata| i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
-            // File times come from a clock that ticks every few milliseconds:
-            // a cache written in the tick of its source's last change cannot be
-            // told from one written just before it, so it counts as older.
-            matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
-                && nanos(&cache_meta) <= nanos(&source_meta)
-        }
-    }
+    Observed::read(cache, source).is_outdated(source)
 }
 
 #[cfg(test)]

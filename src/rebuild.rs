@@ -60,7 +60,7 @@ use crate::git::{Change, ChangeKind};
 use crate::index::{self, Index};
 use crate::interpreter::Interpreter;
 use crate::paths;
-use crate::pyc::{self, InvalidationMode, is_outdated, would_load};
+use crate::pyc::{self, InvalidationMode, would_load};
 use crate::safe_fs::{Dir, Kind, Roots, SafeError, Staged};
 use crate::store::Restored;
 use crate::sweep::{self, Reason, Removal};
@@ -164,7 +164,7 @@ fn parent(path: &[u8]) -> BString {
 }
 
 /// Turns what git says changed into targets.
-pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
+pub fn targets(scope: &Scope, index: &Index, settings: &Settings, listing: &mut CacheListing) -> Targets {
     let mut targets = Targets::default();
     match scope {
         Scope::Nothing => {}
@@ -184,7 +184,7 @@ pub fn targets(scope: &Scope, index: &Index, settings: &Settings) -> Targets {
             targets.compile = tracked_sources(index).collect();
         }
         Scope::StaleScan => {
-            targets.compile = stale_sources(&tracked_sources(index).collect::<Vec<_>>(), settings);
+            targets.compile = stale_sources(&tracked_sources(index).collect::<Vec<_>>(), settings, listing);
         }
     }
     targets
@@ -224,6 +224,7 @@ pub fn reconcile_targets(
     since: i64,
     written: Written,
     settings: &Settings,
+    listing: &mut CacheListing,
     targets: &mut Targets,
 ) {
     let mut candidates: BTreeMap<BString, bool> = BTreeMap::new();
@@ -252,23 +253,21 @@ pub fn reconcile_targets(
     for entry in written {
         candidates.insert(entry.path.to_owned(), git_wrote && entry.changed >= since);
     }
-    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     for (source, written) in candidates {
         if targets.compile.contains(&source) {
             continue;
         }
         let absolute = crate::paths::in_workdir(&settings.workdir, &source);
         let caches = listing.of(&absolute, &settings.location);
+        let mut looks = caches.iter().map(|cache| listing.observe(cache, &absolute));
         // Written since the record: compile unless the caches describe it.
         // Otherwise only a cache that would lie is worth a compile: a stale
         // one Python rewrites itself, and retrying it (a syntax error) in
         // every hook of one command would repeat the same warning.
         let wanted = match (caches.is_empty(), written) {
             (true, _) => written,
-            (false, true) => caches.iter().any(|cache| worth_compiling(cache, &absolute)),
-            (false, false) => {
-                caches.iter().any(|cache| pyc::is_outdated(cache, &absolute) && pyc::would_load(cache, &absolute))
-            }
+            (false, true) => looks.any(|look| worth_compiling(&look, &absolute)),
+            (false, false) => looks.any(|look| look.is_outdated(&absolute) && look.would_load()),
         };
         if wanted {
             targets.compile.insert(source);
@@ -282,16 +281,8 @@ pub fn reconcile_targets(
 /// the source. git rewrites a file when its content changes, so that cache
 /// is almost always of other bytes; when it is not, one compile too many is
 /// the cost (a checked-hash cache never lies either way).
-fn worth_compiling(cache: &Path, source: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let checked_hash = matches!(pyc::read_header(cache), Ok(Ok(header)) if matches!(header.validation, pyc::Validation::CheckedHash(_)));
-    if checked_hash
-        && let (Ok(cache_meta), Ok(source_meta)) = (fs_err::metadata(cache), fs_err::metadata(source))
-        && (cache_meta.mtime(), cache_meta.mtime_nsec()) <= (source_meta.mtime(), source_meta.mtime_nsec())
-    {
-        return true;
-    }
-    pyc::is_outdated(cache, source)
+fn worth_compiling(look: &pyc::Observed, source: &Path) -> bool {
+    (look.is_checked_hash() && look.written_before_source()) || look.is_outdated(source)
 }
 
 /// Tracked `.py` files (stage 0, files or symbolic links).
@@ -305,48 +296,73 @@ pub fn tracked_sources(index: &Index) -> impl Iterator<Item = BString> + '_ {
 /// The caches on disk of each source, by folder. A folder is read and its
 /// entries classified once, however many of its sources are asked about:
 /// asking source by source re-read the folder and stat-ed sources for every
-/// entry, 28,000 `stat` calls for sympy's 1,446 modules.
+/// entry, 28,000 `stat` calls for sympy's 1,446 modules. One listing serves
+/// a whole run (the reconcile, then the plan), so each folder is opened and
+/// read, and each cache looked at ([`pyc::Observed`]), once per run.
 #[derive(Debug)]
 pub struct CacheListing {
-    /// Where cache folders may be reached from.
-    roots: Roots,
+    /// Where cache folders may be reached from, with the folders opened so far.
+    opener: crate::safe_fs::Opener,
     /// Source folder → stem → cache files (pytest's excluded).
     folders: HashMap<PathBuf, HashMap<Vec<u8>, Vec<PathBuf>>>,
+    /// Each cache looked at, with its source.
+    observed: HashMap<PathBuf, pyc::Observed>,
 }
 
 impl CacheListing {
     /// An empty listing for the caches of `workdir` at `location`.
     pub fn new(workdir: &Path, location: &CacheLocation) -> CacheListing {
-        CacheListing { roots: Roots::new(workdir, location), folders: HashMap::new() }
+        CacheListing {
+            opener: crate::safe_fs::Opener::new(Roots::new(workdir, location)),
+            folders: HashMap::new(),
+            observed: HashMap::new(),
+        }
     }
 
     /// The caches of `source` (absolute) in its cache folder, matched by stem.
-    pub fn of(&mut self, source: &Path, location: &CacheLocation) -> &[PathBuf] {
+    pub fn of(&mut self, source: &Path, location: &CacheLocation) -> Vec<PathBuf> {
         let (Some(dir), Some(stem)) =
             (source.parent(), source.file_name().and_then(|name| artifact::source_stem(name.as_bytes())))
         else {
-            return &[];
+            return Vec::new();
         };
-        let roots = &self.roots;
-        let folder = self.folders.entry(dir.to_path_buf()).or_insert_with(|| read_cache_folder(dir, location, roots));
-        folder.get(stem).map_or(&[], Vec::as_slice)
+        if !self.folders.contains_key(dir) {
+            let listed = read_cache_folder(dir, location, &mut self.opener);
+            self.folders.insert(dir.to_path_buf(), listed);
+        }
+        self.folders[dir].get(stem).cloned().unwrap_or_default()
+    }
+
+    /// One look at `cache` and its `source`, the first time it is asked for.
+    pub fn observe(&mut self, cache: &Path, source: &Path) -> pyc::Observed {
+        *self.observed.entry(cache.to_path_buf()).or_insert_with(|| pyc::Observed::read(cache, source))
     }
 }
 
-fn read_cache_folder(dir: &Path, location: &CacheLocation, roots: &Roots) -> HashMap<Vec<u8>, Vec<PathBuf>> {
+fn read_cache_folder(
+    dir: &Path,
+    location: &CacheLocation,
+    opener: &mut crate::safe_fs::Opener,
+) -> HashMap<Vec<u8>, Vec<PathBuf>> {
     let cache_dir = artifact::cache_dir(dir, location);
     let mut by_stem: HashMap<Vec<u8>, Vec<PathBuf>> = HashMap::new();
     // The cache folder is reached from its root with no link on the way, so a
     // committed `__pycache__ -> /elsewhere` (or `pkg -> ../victim`) lists nothing.
-    let Ok(cache) = roots.open(&cache_dir) else { return by_stem };
-    let Ok(entries) = cache.entries() else { return by_stem };
+    let Ok(Ok(entries)) = opener.with_dir(&cache_dir, Dir::entries) else { return by_stem };
     let mut sources: HashMap<Vec<u8>, bool> = HashMap::new();
     for (name, kind) in entries {
         if kind == Kind::Dir {
             continue;
         }
-        let has_source = |stem: &[u8]| *sources.entry(stem.to_vec()).or_insert_with(|| sweep::has_source(dir, stem));
-        if let CachedFile::Cache { stem, suffix } = artifact::classify_cached(name.as_bytes(), has_source)
+        let mut has_source = |stem: &[u8]| {
+            *sources.entry(stem.to_vec()).or_insert_with(|| {
+                // From the source folder already opened on the way, when it was.
+                opener
+                    .with_dir(dir, |source_dir| sweep::has_source_in(source_dir, stem))
+                    .unwrap_or_else(|_| sweep::has_source(dir, stem))
+            })
+        };
+        if let CachedFile::Cache { stem, suffix } = artifact::classify_cached(name.as_bytes(), &mut has_source)
             && !suffix.pytest
         {
             by_stem.entry(stem.to_vec()).or_default().push(cache_dir.join(&name));
@@ -357,13 +373,13 @@ fn read_cache_folder(dir: &Path, location: &CacheLocation, roots: &Roots) -> Has
 
 /// The cheap scan for a file checkout: a stat and a 16-byte header per cache,
 /// no interpreter. Sources without caches are left alone.
-pub fn stale_sources(sources: &[BString], settings: &Settings) -> BTreeSet<BString> {
-    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
+pub fn stale_sources(sources: &[BString], settings: &Settings, listing: &mut CacheListing) -> BTreeSet<BString> {
     sources
         .iter()
         .filter(|source| {
             let absolute = crate::paths::in_workdir(&settings.workdir, source);
-            listing.of(&absolute, &settings.location).iter().any(|cache| pyc::is_outdated(cache, &absolute))
+            let caches = listing.of(&absolute, &settings.location);
+            caches.iter().any(|cache| listing.observe(cache, &absolute).is_outdated(&absolute))
         })
         .cloned()
         .collect()
@@ -466,7 +482,8 @@ fn check_source(source: &Path, workdir: &Path) -> Result<(), String> {
 
 /// Plans compiles and removals for `targets`.
 pub fn plan(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
-    plan_at(targets, settings, index, &BTreeSet::new(), crate::record::now_seconds())
+    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
+    plan_at(targets, settings, index, &mut listing, &BTreeSet::new(), crate::record::now_seconds())
 }
 
 /// [`plan`], judging raciness against `now` (seconds). `racy_caches` are
@@ -476,11 +493,11 @@ pub fn plan_at(
     targets: &Targets,
     settings: &Settings,
     index: &Index,
+    listing: &mut CacheListing,
     racy_caches: &BTreeSet<PathBuf>,
     now: i64,
 ) -> Plan {
     let mut plan = Plan::default();
-    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     let roots = Roots::new(&settings.workdir, &settings.location);
     plan.keep = crate::clean::tracked_bytecode(index, &settings.workdir);
     // One interpreter per cache tag: two installs of one version write the same files.
@@ -522,7 +539,7 @@ pub fn plan_at(
                     let existing_mode = if racy_caches.contains(&cfile) {
                         Some(InvalidationMode::Timestamp)
                     } else {
-                        pyc::read_header(&cfile).ok().and_then(Result::ok).map(|header| header.mode())
+                        listing.observe(&cfile, &absolute).header().map(|header| header.mode())
                     };
                     let mut mode = settings.mode.or(existing_mode).unwrap_or(settings.default_mode);
                     if racy && mode == InvalidationMode::Timestamp {
@@ -545,8 +562,11 @@ pub fn plan_at(
             }
         }
         for cache in listing.of(&absolute, &settings.location) {
-            if !written.contains(cache) && pyc::would_load(cache, &absolute) && !plan.keep.contains(cache) {
-                plan.removals.push(Removal { path: cache.clone(), reason: Reason::Lying });
+            if !written.contains(&cache)
+                && !plan.keep.contains(&cache)
+                && listing.observe(&cache, &absolute).would_load()
+            {
+                plan.removals.push(Removal { path: cache, reason: Reason::Lying });
             }
         }
     }
@@ -580,14 +600,14 @@ fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index, plan: &
 /// later ([`crate::commands`]' background rebuild) without anything lying in
 /// between. A cache written after its source's last change is kept: it is
 /// the newer content's, as when a background rebuild already wrote it.
-pub fn plan_lying(targets: &Targets, settings: &Settings, index: &Index) -> Plan {
+pub fn plan_lying(targets: &Targets, settings: &Settings, index: &Index, listing: &mut CacheListing) -> Plan {
     let mut plan = Plan { keep: crate::clean::tracked_bytecode(index, &settings.workdir), ..Plan::default() };
-    let mut listing = CacheListing::new(&settings.workdir, &settings.location);
     for source in &targets.compile {
         let absolute = crate::paths::in_workdir(&settings.workdir, source);
         for cache in listing.of(&absolute, &settings.location) {
-            if !plan.keep.contains(cache) && would_load(cache, &absolute) && is_outdated(cache, &absolute) {
-                plan.removals.push(Removal { path: cache.clone(), reason: Reason::Lying });
+            let look = listing.observe(&cache, &absolute);
+            if !plan.keep.contains(&cache) && look.would_load() && look.is_outdated(&absolute) {
+                plan.removals.push(Removal { path: cache, reason: Reason::Lying });
             }
         }
     }

@@ -335,3 +335,40 @@ fn check_reports_the_hooks_missing_where_git_cannot_run_them() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("`core.hooksPath` is `.`"), "{found:?}");
 }
+
+/// Replaces the binary the `reference-transaction` shim starts with a script
+/// that notes its arguments, and gives the file it notes them in.
+fn note_reference_transaction_runs(env: &TestEnv) -> std::path::PathBuf {
+    let noted = env.root().join("reference-transaction-runs");
+    let recorder = env.root().join("recorder");
+    std::fs::write(&recorder, format!("#!/bin/sh\necho \"$*\" >> '{}'\ncat > /dev/null\n", noted.display())).unwrap();
+    std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shim = hooks(env).join("reference-transaction");
+    let content = std::fs::read_to_string(&shim).unwrap();
+    let exe = format!("exe='{}'", common::binary().canonicalize().unwrap().display());
+    assert!(content.contains(&exe), "{content}");
+    std::fs::write(&shim, content.replace(&exe, &format!("exe='{}'", recorder.display()))).unwrap();
+    noted
+}
+
+#[test]
+fn reference_transaction_starts_the_binary_only_when_a_commit_moves() {
+    let env = TestEnv::new();
+    env.write("m.py", "x = 1\n");
+    env.commit_all("one");
+    env.git(&["branch", "other"]);
+    env.run(&["install"]).expect_code(0);
+    let noted = note_reference_transaction_runs(&env);
+    let runs = || std::fs::read_to_string(&noted).unwrap_or_default();
+    // Switching to a branch only points HEAD at it (`ref:refs/heads/other`):
+    // post-index-change and post-checkout hear the work tree git wrote.
+    env.git(&["checkout", "-q", "other"]);
+    assert_eq!(runs(), "", "a branch checkout started pycache-guard from reference-transaction");
+    // A detached checkout moves HEAD to a commit; a reset moves the branch.
+    env.git(&["checkout", "-q", "--detach", "HEAD"]);
+    assert_eq!(runs().lines().count(), 1, "{}", runs());
+    env.git(&["checkout", "-q", "other"]);
+    env.git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    assert!(runs().lines().count() >= 2, "a commit moved the branch: {}", runs());
+    assert!(runs().lines().all(|line| line == "hook reference-transaction committed"), "{}", runs());
+}

@@ -323,6 +323,8 @@ struct Work {
     settings: Settings,
     index: Index,
     targets: Targets,
+    /// The caches looked at while gathering, for the plan to reuse.
+    listing: rebuild::CacheListing,
 }
 
 fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Result<ExitStatus> {
@@ -394,7 +396,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     if deferred {
         // The journal stays: the detached rebuild takes it over, and a kill
         // there is finished later. It reconciles and writes the record itself.
-        let plan = rebuild::plan_lying(&work.targets, &work.settings, &work.index);
+        let plan = rebuild::plan_lying(&work.targets, &work.settings, &work.index, &mut work.listing);
         let report = rebuild::execute(plan, &work.settings, &|| {});
         // Nothing lies any more, and what is left to compile is in the
         // journal, which the detached rebuild (or, after a kill, any later
@@ -431,7 +433,14 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
     choose_interpreters(context, repo, &work.config, options, &work.index, &work.targets, &mut work.settings)?;
     let settings = work.settings;
     let racy_caches = baseline.as_ref().map(Baseline::racy_caches).unwrap_or_default();
-    let plan = rebuild::plan_at(&work.targets, &settings, &work.index, &racy_caches, began.div_euclid(1_000_000_000));
+    let plan = rebuild::plan_at(
+        &work.targets,
+        &settings,
+        &work.index,
+        &mut work.listing,
+        &racy_caches,
+        began.div_euclid(1_000_000_000),
+    );
     let style = context.path_style(repo)?;
     explain_plan(context, &style, &work.targets, &plan, &settings);
     if options.dry_run {
@@ -804,8 +813,9 @@ fn gather(
     };
     let mut settings = settings_for(workdir, &config, options)?;
     settings.store = super::store_for(context, repo);
+    let mut listing = rebuild::CacheListing::new(workdir, &settings.location);
     let mut targets = match (what, &scope) {
-        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings),
+        (What::Span(_), Some(scope)) => rebuild::targets(scope, &index, &settings, &mut listing),
         (What::Span(_), None) => rebuild::Targets::default(),
         _ => path_targets(context, workdir, &index, paths_of(what))?,
     };
@@ -816,19 +826,19 @@ fn gather(
                 (false, true) => rebuild::Written::ByTheUser,
                 (false, false) => rebuild::Written::ByGit,
             };
-            rebuild::reconcile_targets(&baseline.changes, &index, since, written, &settings, &mut targets)
+            rebuild::reconcile_targets(&baseline.changes, &index, since, written, &settings, &mut listing, &mut targets)
         }
         // No record to trust: the event's diff, plus the stale scan.
         None if options.reconcile && !matches!(scope, Some(Scope::StaleScan)) => {
             let sources: Vec<BString> = rebuild::tracked_sources(&index).collect();
-            targets.compile.extend(rebuild::stale_sources(&sources, &settings));
+            targets.compile.extend(rebuild::stale_sources(&sources, &settings, &mut listing));
         }
         None => {}
     }
     // `rebuild` without arguments also scans, whatever the record says.
     if trusted.is_some() && !options.hook && matches!(what, What::Span(Span::StaleScan)) {
         let sources: Vec<BString> = rebuild::tracked_sources(&index).collect();
-        targets.compile.extend(rebuild::stale_sources(&sources, &settings));
+        targets.compile.extend(rebuild::stale_sources(&sources, &settings, &mut listing));
     }
     if let Some((compile, sweep)) = pending.filter(|_| !index_unchanged) {
         let safe = |path: &Vec<u8>| crate::paths::is_safe_path(path);
@@ -836,7 +846,7 @@ fn gather(
         targets.sweep.extend(sweep.into_iter().filter(|path| path.is_empty() || safe(path)).map(BString::from));
     }
     let empty = targets.compile.is_empty() && targets.sweep.is_empty();
-    Ok((!empty).then_some(Work { config, settings, index, targets }))
+    Ok((!empty).then_some(Work { config, settings, index, targets, listing }))
 }
 
 fn options_name_paths(what: &What) -> bool {
