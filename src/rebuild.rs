@@ -303,10 +303,11 @@ pub fn tracked_sources(index: &Index) -> impl Iterator<Item = BString> + '_ {
 pub struct CacheListing {
     /// Where cache folders may be reached from, with the folders opened so far.
     opener: crate::safe_fs::Opener,
-    /// Source folder → stem → cache files (pytest's excluded).
-    folders: HashMap<PathBuf, HashMap<Vec<u8>, Vec<PathBuf>>>,
-    /// Each cache looked at, with its source.
-    observed: HashMap<PathBuf, pyc::Observed>,
+    /// Source folder → stem → cache files (pytest's excluded). Keyed by the
+    /// paths' bytes: hashing a `Path` goes component by component.
+    folders: HashMap<Vec<u8>, HashMap<Vec<u8>, Vec<PathBuf>>>,
+    /// Each cache looked at (by its path's bytes), with its source.
+    observed: HashMap<Vec<u8>, pyc::Observed>,
 }
 
 impl CacheListing {
@@ -326,16 +327,19 @@ impl CacheListing {
         else {
             return Vec::new();
         };
-        if !self.folders.contains_key(dir) {
-            let listed = read_cache_folder(dir, location, &mut self.opener);
-            self.folders.insert(dir.to_path_buf(), listed);
-        }
-        self.folders[dir].get(stem).cloned().unwrap_or_default()
+        let folder = match self.folders.entry(dir.as_os_str().as_bytes().to_vec()) {
+            std::collections::hash_map::Entry::Occupied(folder) => folder.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(read_cache_folder(dir, location, &mut self.opener))
+            }
+        };
+        folder.get(stem).cloned().unwrap_or_default()
     }
 
     /// One look at `cache` and its `source`, the first time it is asked for.
     pub fn observe(&mut self, cache: &Path, source: &Path) -> pyc::Observed {
-        *self.observed.entry(cache.to_path_buf()).or_insert_with(|| pyc::Observed::read(cache, source))
+        let key = cache.as_os_str().as_bytes().to_vec();
+        *self.observed.entry(key).or_insert_with(|| pyc::Observed::read(cache, source))
     }
 }
 

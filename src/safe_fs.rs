@@ -389,7 +389,8 @@ impl Roots {
 #[derive(Debug)]
 pub struct Opener {
     roots: Roots,
-    opened: std::collections::HashMap<PathBuf, Dir>,
+    /// The folders opened so far, by their paths' bytes.
+    opened: std::collections::HashMap<Vec<u8>, Dir>,
 }
 
 impl Opener {
@@ -401,15 +402,11 @@ impl Opener {
         Opener { roots, opened: std::collections::HashMap::new() }
     }
 
-    /// The roots it opens from.
-    pub fn roots(&self) -> &Roots {
-        &self.roots
-    }
-
     /// Calls `with` on the folder `dir`, opened from the root that holds it
     /// one component at a time, refused as [`Dir::child`] refuses.
     pub fn with_dir<R>(&mut self, dir: &Path, with: impl FnOnce(&Dir) -> R) -> Result<R, SafeError> {
-        if let Some(opened) = self.opened.get(dir) {
+        let key = |path: &Path| path.as_os_str().as_bytes().to_vec();
+        if let Some(opened) = self.opened.get(dir.as_os_str().as_bytes()) {
             return Ok(with(opened));
         }
         let root = self.roots.root_of(dir).ok_or_else(|| SafeError::Outside(dir.to_path_buf()))?.to_path_buf();
@@ -422,21 +419,21 @@ impl Opener {
         let mut start = 0;
         for (depth, name) in names.iter().enumerate() {
             let next = reached.join(name);
-            if !self.opened.contains_key(&next) {
+            if !self.opened.contains_key(next.as_os_str().as_bytes()) {
                 break;
             }
             reached = next;
             start = depth + 1;
         }
-        if !self.opened.contains_key(&reached) {
-            self.opened.insert(reached.clone(), Dir::root(&root)?);
+        if !self.opened.contains_key(reached.as_os_str().as_bytes()) {
+            self.opened.insert(key(&reached), Dir::root(&root)?);
         }
         for name in &names[start..] {
-            let child = self.opened[&reached].child(name)?;
+            let child = self.opened[reached.as_os_str().as_bytes()].child(name)?;
             reached = child.path.clone();
-            self.opened.insert(reached.clone(), child);
+            self.opened.insert(key(&reached), child);
         }
-        Ok(with(&self.opened[&reached]))
+        Ok(with(&self.opened[reached.as_os_str().as_bytes()]))
     }
 }
 
