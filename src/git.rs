@@ -403,8 +403,17 @@ impl Repo {
 
     /// Paths git shows in the work tree: tracked, and untracked but not ignored.
     pub fn visible_files(&self) -> Result<Vec<Vec<u8>>, GitError> {
-        let out = self.output(&["ls-files", "-z", "--cached", "--others", "--exclude-standard"])?;
-        Ok(out.split(|&byte| byte == 0).filter(|path| !path.is_empty()).map(<[u8]>::to_vec).collect())
+        self.visible_files_started().wait()
+    }
+
+    /// [`Repo::visible_files`], started now and collected later: git walks
+    /// the work tree on its own while the caller does other work (`check`
+    /// walks it for caches meanwhile).
+    pub fn visible_files_started(&self) -> PendingFiles {
+        const ARGS: [&str; 5] = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"];
+        let mut command = self.command();
+        command.args(ARGS);
+        PendingFiles { listing: std::thread::spawn(move || run(&mut command, &ARGS, None)) }
     }
 
     /// The commit a revision names, if it exists (`ORIG_HEAD`, `HEAD@{1}`, an id).
@@ -576,6 +585,22 @@ fn deltas(diff: &git2::Diff<'_>) -> Vec<Change> {
             file.path_bytes().map(|path| Change { path: path.into(), kind })
         })
         .collect()
+}
+
+/// A `git ls-files` still running ([`Repo::visible_files_started`]).
+#[derive(Debug)]
+pub struct PendingFiles {
+    listing: std::thread::JoinHandle<Result<Vec<u8>, GitError>>,
+}
+
+impl PendingFiles {
+    /// Waits for git and gives the paths it listed.
+    pub fn wait(self) -> Result<Vec<Vec<u8>>, GitError> {
+        let out = self.listing.join().unwrap_or_else(|_| {
+            Err(GitError::Command { command: "ls-files".into(), message: "the listing thread panicked".into() })
+        })?;
+        Ok(out.split(|&byte| byte == 0).filter(|path| !path.is_empty()).map(<[u8]>::to_vec).collect())
+    }
 }
 
 fn run(command: &mut Command, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {

@@ -131,8 +131,12 @@ pub fn refuse_link(target: &Path) -> Result<(), SurveyError> {
 
 /// Reads every ignore source and probes the bytecode rules.
 pub fn survey(repo: &Repo) -> Result<Survey, SurveyError> {
+    survey_of(repo, repo.visible_files()?)
+}
+
+/// [`survey`], given the files git shows ([`Repo::visible_files`]).
+pub fn survey_of(repo: &Repo, visible: Vec<Vec<u8>>) -> Result<Survey, SurveyError> {
     let workdir = repo.workdir()?.to_path_buf();
-    let visible = repo.visible_files()?;
     let per_directory: Vec<PathBuf> = visible
         .iter()
         .filter(|path| path.rsplit_str("/").next() == Some(b".gitignore"))

@@ -226,28 +226,47 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.findings
             .extend(check::tracked_bytecode(&scope.index, &scope.allow, &scope.workdir, &|path| scope.within(path)));
     }
-    if scope.wants(FindingId::GitignoreMissing) {
-        out.findings.extend(gitignore_findings(scope)?);
-    }
-    let disk_ids = [FindingId::ShadowingBytecode, FindingId::OrphanBytecode, FindingId::StaleBytecode];
-    if disk_ids.into_iter().any(|id| scope.wants(id)) || scope.stats {
-        gather_disk(scope, &mut out);
-    }
-    if syntax && scope.wants(FindingId::SyntaxError) {
+    // git lists the visible files on its own while the disk is walked below.
+    let visible = scope.wants(FindingId::GitignoreMissing).then(|| scope.repo.visible_files_started());
+    // The syntax check (one `lstat` per tracked source when its verdicts are
+    // cached) runs beside the walk for caches: each alone is about half of
+    // what `git status` costs on a large tree.
+    let syntax_job = (syntax && scope.wants(FindingId::SyntaxError)).then(|| {
         let sources: Vec<BString> = crate::rebuild::tracked_sources(&scope.index)
             .filter(|source| scope.within(source) && !scope.exclude.is_match(source.to_path_lossy()))
             .collect();
         let context = crate::verdict::context(check::syntax_target(&scope.interpreters), &scope.interpreters);
-        let cache = crate::verdict::Cache::load(scope.repo.git_dir(), context);
-        let learned = crate::verdict::Learned::default();
-        let settings = (threads(), std::time::Duration::from_secs(60));
-        let run = check::check_syntax(&scope.workdir, &sources, &scope.interpreters, settings, Some(&cache), &learned);
-        let saved = cache.save(scope.repo.git_dir(), learned);
-        out.verdicts = Some(VerdictReport { cost: run.cost, found: cache.found.clone(), saved });
+        (sources, context, scope.repo.git_dir().to_path_buf())
+    });
+    let (workdir, interpreters) = (&scope.workdir, &scope.interpreters);
+    let disk_ids = [FindingId::ShadowingBytecode, FindingId::OrphanBytecode, FindingId::StaleBytecode];
+    let syntax_done = std::thread::scope(|threads| {
+        let syntax = syntax_job.map(|(sources, context, git_dir)| {
+            threads.spawn(move || {
+                let cache = crate::verdict::Cache::load(&git_dir, context);
+                let learned = crate::verdict::Learned::default();
+                let settings = (threads_available(), std::time::Duration::from_secs(60));
+                let run = check::check_syntax(workdir, &sources, interpreters, settings, Some(&cache), &learned);
+                let saved = cache.save(&git_dir, learned);
+                let report = VerdictReport { cost: run.cost, found: cache.found.clone(), saved };
+                (run, report)
+            })
+        });
+        if disk_ids.into_iter().any(|id| scope.wants(id)) || scope.stats {
+            gather_disk(scope, &mut out);
+        }
+        syntax.map(|syntax| syntax.join())
+    });
+    if let Some(done) = syntax_done {
+        let (run, report) = done.map_err(|_| anyhow::anyhow!("the syntax check stopped on an internal error"))?;
+        out.verdicts = Some(report);
         out.files_checked = run.checked;
         out.findings.extend(run.findings);
         out.failures.extend(run.failures);
         out.skipped.extend(run.skipped);
+    }
+    if let Some(visible) = visible {
+        out.findings.extend(gitignore_findings(scope, visible.wait()?)?);
     }
     if scope.wants(FindingId::HooksMissing) {
         match super::install::hooks_dir_git_runs(scope.repo, &scope.workdir) {
@@ -275,23 +294,17 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
 /// One finding per missing bytecode rule. Severity follows harm: it is an
 /// error only when untracked bytecode that the rule would ignore exists in
 /// the work tree and is let through now; otherwise a note naming the rule.
-fn gitignore_findings(scope: &Scope<'_>) -> Result<Vec<Finding>> {
-    let survey = crate::ignore_survey::survey(scope.repo)?;
+fn gitignore_findings(scope: &Scope<'_>, visible: Vec<Vec<u8>>) -> Result<Vec<Finding>> {
+    // Untracked bytecode that git shows: what a missing rule lets through.
+    let let_through: Vec<Vec<u8>> = visible
+        .iter()
+        .filter(|path| crate::artifact::is_bytecode_path(path) && !scope.index.contains(path))
+        .cloned()
+        .collect();
+    let survey = crate::ignore_survey::survey_of(scope.repo, visible)?;
     let mut findings = Vec::new();
-    let mut let_through: Option<Vec<Vec<u8>>> = None;
     for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
-        let visible = match &let_through {
-            Some(paths) => paths,
-            None => let_through.insert(
-                scope
-                    .repo
-                    .visible_files()?
-                    .into_iter()
-                    .filter(|path| crate::artifact::is_bytecode_path(path) && !scope.index.contains(path))
-                    .collect(),
-            ),
-        };
-        let caught: Vec<&Vec<u8>> = visible.iter().filter(|path| rule.rule.would_ignore(path)).collect();
+        let caught: Vec<&Vec<u8>> = let_through.iter().filter(|path| rule.rule.would_ignore(path)).collect();
         let line = rule.rule.line;
         let finding = if caught.is_empty() {
             Finding {
@@ -336,7 +349,7 @@ fn gather_disk(scope: &Scope<'_>, out: &mut Gathered) {
             .filter(|path| path.is_dir())
             .collect()
     };
-    let options = crate::walk::Options { roots, include_venvs: false, threads: threads() };
+    let options = crate::walk::Options { roots, include_venvs: false, threads: threads_available() };
     let inventory = check::inventory(&options, &scope.workdir, &scope.location);
     let tags: Vec<String> = scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
     let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
@@ -354,7 +367,7 @@ fn finding_within(scope: &Scope<'_>, finding: &Finding) -> bool {
     }
 }
 
-fn threads() -> usize {
+fn threads_available() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
