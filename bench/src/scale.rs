@@ -33,6 +33,9 @@ pub struct ScaleRow {
     pub check_cold: Comparison,
     /// The same with the verdict cache of an unchanged tree, against `git status --porcelain`.
     pub check_warm: Comparison,
+    /// Plain `check` (every check: the walk for caches, the ignore rules,
+    /// the syntax) of the same unchanged tree, against `git status --porcelain`.
+    pub check_plain: Comparison,
     /// The warm check after `edited` files were rewritten.
     pub check_edited: Stats,
     /// Files rewritten before each `check_edited` sample.
@@ -101,9 +104,22 @@ pub fn run(bench: &Bench, sizes: &[usize]) -> Result<(Vec<ScaleRow>, Vec<Row>)> 
         };
         let guard = sample(&ours(&index_repo, &["hook", "pre-commit"]), bench.rounds)?;
         let noop = sample(&ours(&repo, &["hook", "post-checkout", &base, &head, "1"]), bench.rounds)?;
-        let (check_cold, check_warm, check_edited, edited) = checks(bench, &repo, &sources, &ours)?;
+        let Checks { cold: check_cold, warm: check_warm, plain: check_plain, edited: check_edited, k: edited } =
+            checks(bench, &repo, &sources, &ours)?;
         let (checkout, clean) = checkout_and_clean(bench, &repo, &ours)?;
-        rows.push(ScaleRow { size, files, guard, noop, check_cold, check_warm, check_edited, edited, checkout, clean });
+        rows.push(ScaleRow {
+            size,
+            files,
+            guard,
+            noop,
+            check_cold,
+            check_warm,
+            check_plain,
+            check_edited,
+            edited,
+            checkout,
+            clean,
+        });
     }
     let report = rows.last().map(report_rows).unwrap_or_default();
     Ok((rows, report))
@@ -111,13 +127,17 @@ pub fn run(bench: &Bench, sizes: &[usize]) -> Result<(Vec<ScaleRow>, Vec<Row>)> 
 
 type Ours<'a> = dyn Fn(&Path, &[&str]) -> Side + 'a;
 
-/// Cold, warm and edited `check`, the first two against `git status --porcelain`.
-fn checks(
-    bench: &Bench,
-    repo: &Path,
-    sources: &[String],
-    ours: &Ours<'_>,
-) -> Result<(Comparison, Comparison, Stats, usize)> {
+/// What [`checks`] measured.
+struct Checks {
+    cold: Comparison,
+    warm: Comparison,
+    plain: Comparison,
+    edited: Stats,
+    k: usize,
+}
+
+/// Cold, warm, plain and edited `check`, all but the last against `git status --porcelain`.
+fn checks(bench: &Bench, repo: &Path, sources: &[String], ours: &Ours<'_>) -> Result<Checks> {
     let status = bench.theirs("git status", repo, &["git", "status", "--porcelain"]);
     let check_args = ["check", "--select", "syntax-error", "--format", "json"];
     let verdicts = repo.join(".git/pycache-guard/verdicts");
@@ -132,6 +152,8 @@ fn checks(
     let warm = ours(repo, &check_args).ok_codes(&[0, 1]);
     run_once(&warm)?;
     let check_warm = bench.compare(&warm, &status, bench.rounds)?;
+    let plain = ours(repo, &["check", "--format", "json"]).ok_codes(&[0, 1]);
+    let check_plain = bench.compare(&plain, &status, bench.rounds)?;
     let edited = if bench.quick { 10 } else { 100 };
     let targets: Vec<PathBuf> = sources.iter().rev().take(edited).map(|source| repo.join(source)).collect();
     let counter = std::cell::Cell::new(0u64);
@@ -145,7 +167,7 @@ fn checks(
     let mut args = vec!["checkout", "-q", "--"];
     args.extend(restore.iter().map(String::as_str));
     corpus::run(repo, "git", &args)?;
-    Ok((check_cold, check_warm, check_edited, edited))
+    Ok(Checks { cold: check_cold, warm: check_warm, plain: check_plain, edited: check_edited, k: edited })
 }
 
 /// The checkout round trip with hooks against without, then `clean --dry-run`.
@@ -177,6 +199,14 @@ fn report_rows(row: &ScaleRow) -> Vec<Row> {
             ours: "`check --select syntax-error`".into(),
             theirs: "`git status --porcelain`".into(),
             comparison: row.check_warm.clone(),
+            goal: Some(1.0),
+        },
+        Row {
+            name: "check-plain",
+            work: work("plain `check` (every check) of an unchanged tree, verdicts cached"),
+            ours: "`check`".into(),
+            theirs: "`git status --porcelain`".into(),
+            comparison: row.check_plain.clone(),
             goal: Some(1.0),
         },
         Row {
