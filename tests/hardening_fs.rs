@@ -358,3 +358,47 @@ fn a_tree_twenty_thousand_levels_deep_does_not_overflow_the_stack() {
     let run = env.run(&["rebuild", "--since", &before, "--until", &deep]);
     assert!(run.code == 0 || run.code == 1, "code {}\n{}", run.code, run.stderr);
 }
+
+// ------------------------------------------------- the record (issue 14)
+
+#[test]
+fn a_crafted_record_never_leads_a_sweep_or_a_rewrite_outside_the_work_tree() {
+    let env = env_with_python();
+    env.write("pkg/m.py", "M = 1\n");
+    env.commit_all("a package");
+    env.run(&["rebuild", "--all"]).expect_code(0);
+    let cache = std::fs::read_dir(env.repo.join("pkg/__pycache__")).unwrap().next().unwrap().unwrap().path();
+    // A copy of the package outside the work tree: a source gone from it
+    // (so its cache is an orphan) and a cache of a source still there.
+    let victim = env.root().join("victim");
+    std::fs::create_dir_all(victim.join("pkg/__pycache__")).unwrap();
+    std::fs::write(victim.join("pkg/m.py"), "M = 1\n").unwrap();
+    let victim_cache = victim.join("pkg/__pycache__").join(cache.file_name().unwrap());
+    std::fs::copy(&cache, &victim_cache).unwrap();
+    std::fs::write(victim.join("pkg/__pycache__/gone.cpython-311.pyc"), "precious orphan").unwrap();
+    std::fs::write(victim.join("pkg/gone.pyc"), "precious legacy").unwrap();
+    // `o`: compiled outside any tree, now gone from the index, so its folder
+    // is swept; `r`: a racy cache to rewrite. Each names the outside copy.
+    let record = env.repo.join(".git/pycache-guard/record");
+    let mut crafted = std::fs::read(&record).unwrap();
+    assert!(crafted.starts_with(b"pycache-guard record 2\n"), "{}", String::from_utf8_lossy(&crafted));
+    let absolute = victim.join("pkg/gone.py").display().to_string();
+    let racy_cache = victim_cache.display().to_string();
+    for field in ["o", "../victim/pkg/gone.py", "o", &absolute, "o", "pkg/../../victim/pkg/gone.py"] {
+        crafted.extend_from_slice(field.as_bytes());
+        crafted.push(0);
+    }
+    for field in ["r", "../victim/pkg/m.py", &racy_cache, "r", "pkg/m.py", &racy_cache] {
+        crafted.extend_from_slice(field.as_bytes());
+        crafted.push(0);
+    }
+    std::fs::write(&record, &crafted).unwrap();
+    let untouched = snapshot(&victim);
+    let head = head(&env);
+    env.run(&["hook", "post-checkout", &head, &head, "1"]).expect_code(0);
+    env.wait_in(&env.repo);
+    std::fs::write(&record, &crafted).unwrap();
+    env.run(&["rebuild"]);
+    assert_eq!(snapshot(&victim), untouched, "a crafted record led a sweep or a rewrite outside the work tree");
+    assert!(cache.is_file(), "the package's own cache went away");
+}
