@@ -319,9 +319,24 @@ impl Journal {
     }
 
     /// What interrupted rebuilds left to do: `(sources to compile, folders to sweep)`.
+    /// A record no run could finish (an unknown tag, a path that is not a
+    /// plain relative one, like `../x.py`; we never write such records) is
+    /// dropped from the journal here: left there, it would keep `wait`
+    /// failing for ever.
     pub fn pending(git_dir: &Path) -> Option<Pending> {
         if !Self::path(git_dir).exists() {
             return None;
+        }
+        let usable = |record: &[u8]| match record.split_first() {
+            Some((b'c', path)) => crate::paths::is_safe_path(path),
+            Some((b's', path)) => path.is_empty() || crate::paths::is_safe_path(path),
+            _ => false,
+        };
+        if Self::read(git_dir).iter().any(|record| !usable(record)) {
+            let _ = Self::update(git_dir, |all| all.retain(|record| usable(record)));
+            if !Self::path(git_dir).exists() {
+                return None;
+            }
         }
         let (mut compile, mut sweep) = (Vec::new(), Vec::new());
         for record in Self::read(git_dir) {

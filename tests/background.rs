@@ -346,3 +346,29 @@ fn the_later_hooks_of_one_checkout_find_its_work_done() {
     let after = judge(&env, false);
     assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
 }
+
+#[test]
+fn a_journal_record_no_run_can_finish_does_not_keep_wait_failing() {
+    let mut env = TestEnv::new();
+    env.use_python(&python::default().path);
+    env.write(".gitignore", "__pycache__/\n");
+    env.write("pkg/m.py", "M = 1\n");
+    env.commit_all("a package");
+    env.run(&["rebuild", "--all"]).expect_code(0);
+    let cache_dir = env.repo.join("pkg/__pycache__");
+    std::fs::remove_dir_all(&cache_dir).unwrap();
+    // What a killed rebuild leaves, with records we never write: `..`, an
+    // absolute path, `.git`, an unknown tag. The one usable record is finished.
+    let journal = env.repo.join(".git/pycache-guard/pending");
+    let records: [&[u8]; 6] = [b"cpkg/m.py", b"c../escape.py", b"c/etc/x.py", b"c.git/hooks/x.py", b"s../x", b"xpkg"];
+    std::fs::write(&journal, records.iter().flat_map(|record| [*record, b"\0"].concat()).collect::<Vec<u8>>()).unwrap();
+    for _ in 0..2 {
+        let run = env.run(&["wait", "--timeout", "60"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    assert!(!journal.exists(), "{:?}", std::fs::read(&journal));
+    assert!(
+        std::fs::read_dir(&cache_dir).is_ok_and(|mut entries| entries.next().is_some()),
+        "pkg/m.py was not compiled"
+    );
+}
