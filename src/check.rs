@@ -408,6 +408,35 @@ pub fn syntax_target(interpreters: &[crate::interpreter::Interpreter]) -> (u32, 
 /// Where a suspect's verdict goes once the interpreters have spoken.
 type Memo = Option<(verdict::Digest, Option<verdict::StampKey>)>;
 
+/// How many sources a syntax-check thread claims at a time.
+const CLAIM: usize = 32;
+
+/// The folder a syntax-check thread last looked in, held open: the `lstat`
+/// of each of its sources then resolves one name, not the whole path from
+/// `/` (most of a warm check's system time on a deep tree).
+#[derive(Default)]
+struct Folder {
+    opened: Option<(Vec<u8>, rustix::fd::OwnedFd)>,
+}
+
+impl Folder {
+    /// `lstat` of the tracked `source`: links on the way are followed and a
+    /// final one is not, as `lstat` of the whole path does.
+    fn lstat(&mut self, workdir: &Path, source: &[u8]) -> Option<rustix::fs::Stat> {
+        let (dir, name) = match source.rfind_byte(b'/') {
+            Some(slash) => (&source[..slash], &source[slash + 1..]),
+            None => (&b""[..], source),
+        };
+        if self.opened.as_ref().is_none_or(|(held, _)| held.as_slice() != dir) {
+            let flags = rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
+            let fd = rustix::fs::open(crate::paths::in_workdir(workdir, dir), flags, rustix::fs::Mode::empty());
+            self.opened = fd.ok().map(|fd| (dir.to_vec(), fd));
+        }
+        let (_, fd) = self.opened.as_ref()?;
+        rustix::fs::statat(fd, std::ffi::OsStr::from_bytes(name), rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()
+    }
+}
+
 /// Checks `sources` in-process on `threads` threads; whatever is rejected goes
 /// to every interpreter in one batch, and only their verdict is reported.
 /// Sources that are not regular files inside the work tree, or too large, are
@@ -448,65 +477,74 @@ pub fn check_syntax(
         }
     };
     let work = || {
-        loop {
-            let at = next.fetch_add(1, Ordering::Relaxed);
-            let Some(source) = sources.get(at) else { break };
-            let path = crate::paths::in_workdir(workdir, source);
-            // One lstat: the same stamp at the same path means the same bytes.
-            if let Some(cache) = cache
-                && let Ok(metadata) = fs_err::symlink_metadata(&path)
-                && metadata.is_file()
-                && let Some((digest, verdict)) = cache.by_stamp(cache.stamp_key(source, &Stamp::of(&metadata)))
-            {
-                learned.kept(*digest);
-                reuse(at, verdict, &by_stamp);
-                continue;
-            }
-            let (problem, memo) = match crate::source::read(&canonical, &path) {
-                Ok(crate::source::Source::Bytes { bytes, stamp }) => {
-                    let memo = cache.map(|cache| {
-                        let settled = stamp.filter(|stamp| stamp.latest() < settled_before);
-                        (verdict::digest(&bytes), settled.map(|stamp| cache.stamp_key(source, &stamp)))
-                    });
-                    if let (Some(cache), Some((digest, stamp))) = (cache, memo)
-                        && let Some(verdict) = cache.by_digest(&digest)
-                    {
-                        learned.reused(digest, stamp);
-                        reuse(at, verdict, &by_content);
-                        continue;
-                    }
-                    parsed.fetch_add(1, Ordering::Relaxed);
-                    match budget.run(bytes.len() as u64, || crate::syntax::check(&bytes, version)) {
-                        crate::syntax::Verdict::Accepted => {
-                            if let Some((digest, stamp)) = memo {
-                                learned.verdict(digest, verdict::Verdict::Clean, stamp);
-                            }
+        // Verdicts found by their stamp are noted here and handed over once:
+        // a lock per source was most of a warm run's contention.
+        let mut kept = Vec::new();
+        let mut folder = Folder::default();
+        'claims: loop {
+            // Sources are claimed a few at a time, in index order, so one
+            // thread's next lookups stay in the folder it just looked in.
+            let first = next.fetch_add(CLAIM, Ordering::Relaxed);
+            for at in first..first.saturating_add(CLAIM) {
+                let Some(source) = sources.get(at) else { break 'claims };
+                let path = crate::paths::in_workdir(workdir, source);
+                // One lstat: the same stamp at the same path means the same bytes.
+                if let Some(cache) = cache
+                    && let Some(stat) = folder.lstat(workdir, source)
+                    && rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
+                    && let Some((digest, verdict)) = cache.by_stamp(cache.stamp_key(source, &Stamp::of_stat(&stat)))
+                {
+                    kept.push(*digest);
+                    reuse(at, verdict, &by_stamp);
+                    continue;
+                }
+                let (problem, memo) = match crate::source::read(&canonical, &path) {
+                    Ok(crate::source::Source::Bytes { bytes, stamp }) => {
+                        let memo = cache.map(|cache| {
+                            let settled = stamp.filter(|stamp| stamp.latest() < settled_before);
+                            (verdict::digest(&bytes), settled.map(|stamp| cache.stamp_key(source, &stamp)))
+                        });
+                        if let (Some(cache), Some((digest, stamp))) = (cache, memo)
+                            && let Some(verdict) = cache.by_digest(&digest)
+                        {
+                            learned.reused(digest, stamp);
+                            reuse(at, verdict, &by_content);
                             continue;
                         }
-                        crate::syntax::Verdict::Suspect(problem) => (problem, memo),
+                        parsed.fetch_add(1, Ordering::Relaxed);
+                        match budget.run(bytes.len() as u64, || crate::syntax::check(&bytes, version)) {
+                            crate::syntax::Verdict::Accepted => {
+                                if let Some((digest, stamp)) = memo {
+                                    learned.verdict(digest, verdict::Verdict::Clean, stamp);
+                                }
+                                continue;
+                            }
+                            crate::syntax::Verdict::Suspect(problem) => (problem, memo),
+                        }
                     }
+                    Ok(crate::source::Source::ForInterpreter { size }) => (
+                        crate::syntax::Problem::undecided(format!(
+                            "{} MiB is too large for the in-process parser, so it needs the interpreter",
+                            size.div_ceil(1 << 20)
+                        )),
+                        None,
+                    ),
+                    Ok(crate::source::Source::Skipped(why)) => {
+                        push(&skipped, path, format!("not checked for syntax: {why}"));
+                        continue;
+                    }
+                    Ok(crate::source::Source::Missing) => continue,
+                    Err(error) => {
+                        push(&unreadable, path, error.to_string());
+                        continue;
+                    }
+                };
+                if let Ok(mut list) = suspects.lock() {
+                    list.push((at, problem, memo));
                 }
-                Ok(crate::source::Source::ForInterpreter { size }) => (
-                    crate::syntax::Problem::undecided(format!(
-                        "{} MiB is too large for the in-process parser, so it needs the interpreter",
-                        size.div_ceil(1 << 20)
-                    )),
-                    None,
-                ),
-                Ok(crate::source::Source::Skipped(why)) => {
-                    push(&skipped, path, format!("not checked for syntax: {why}"));
-                    continue;
-                }
-                Ok(crate::source::Source::Missing) => continue,
-                Err(error) => {
-                    push(&unreadable, path, error.to_string());
-                    continue;
-                }
-            };
-            if let Ok(mut list) = suspects.lock() {
-                list.push((at, problem, memo));
             }
         }
+        learned.kept(kept);
     };
     std::thread::scope(|scope| {
         let started = (0..threads.max(1))

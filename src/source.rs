@@ -160,6 +160,19 @@ impl Stamp {
         }
     }
 
+    /// The stamp of a `stat` the system gave (`statat`), as [`Stamp::of`].
+    pub fn of_stat(stat: &rustix::fs::Stat) -> Stamp {
+        let nanos = |seconds: i64, nanoseconds: i64| seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds);
+        Stamp {
+            device: stat.st_dev,
+            inode: stat.st_ino,
+            mode: stat.st_mode,
+            size: u64::try_from(stat.st_size).unwrap_or(0),
+            modified: nanos(stat.st_mtime, stat.st_mtime_nsec as i64),
+            changed: nanos(stat.st_ctime, stat.st_ctime_nsec as i64),
+        }
+    }
+
     /// The later of the two times.
     pub fn latest(&self) -> i64 {
         self.modified.max(self.changed)

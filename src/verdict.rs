@@ -282,10 +282,10 @@ impl Learned {
         }
     }
 
-    /// A verdict found by its stamp: kept first, learned nothing.
-    pub fn kept(&self, digest: Digest) {
+    /// Verdicts found by their stamps: kept first, learned nothing.
+    pub fn kept(&self, digests: Vec<Digest>) {
         if let Ok(mut inner) = self.0.lock() {
-            inner.used.push(digest);
+            inner.used.extend(digests);
         }
     }
 
