@@ -369,7 +369,8 @@ fn written_at(meta: &std::fs::Metadata) -> i128 {
 
 impl Observed {
     /// Reads the header of `cache` (never through a final link, never a
-    /// FIFO or device) and stats it and `source`.
+    /// FIFO or device) and stats it and `source` (as importlib does, through
+    /// a final link; a link's own change counts as a change of the source).
     pub fn read(cache: &Path, source: &Path) -> Observed {
         use std::os::unix::fs::MetadataExt;
         let opened = crate::safe_fs::open_regular(cache);
@@ -385,8 +386,13 @@ impl Observed {
             }
             parse_header(&buffer[..filled]).ok()
         });
-        let source = fs_err::metadata(source).ok().map(|meta| {
-            (SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() }, written_at(&meta))
+        // importlib stats the source through a final link. A link git
+        // re-pointed changed the source without touching either target, so
+        // for a link the later of its own change and its target's counts.
+        let source = fs_err::symlink_metadata(source).ok().and_then(|own| {
+            let meta = if own.file_type().is_symlink() { fs_err::metadata(source).ok()? } else { own.clone() };
+            let stat = SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() };
+            Some((stat, written_at(&meta).max(written_at(&own))))
         });
         Observed { header, cache_written, source }
     }

@@ -89,12 +89,26 @@ pub struct Settings {
     pub timeout: Duration,
     /// Where compiled code seen before is kept ([`crate::store`]); `None` compiles everything.
     pub store: Option<crate::store::Store>,
+    /// The repository folder: compiled files are staged in its
+    /// `pycache-guard/staging` before they are moved into place (see
+    /// [`Staged`]); without it they are staged beside their targets.
+    pub git_dir: Option<PathBuf>,
 }
 
 /// How long one file may take to compile before its worker is stopped, unless a command says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Settings {
+    /// Where caches are written and removed, with the staging folder below
+    /// the repository folder when there is one.
+    pub fn roots(&self) -> Roots {
+        let roots = Roots::new(&self.workdir, &self.location);
+        match &self.git_dir {
+            Some(git_dir) => roots.staging_in(git_dir, &staging_dir(git_dir)),
+            None => roots,
+        }
+    }
+
     /// The settings every command starts from: the levels given (sorted, each
     /// once; none means level 0), checked-hash caches for new files when
     /// `SOURCE_DATE_EPOCH` asks for a reproducible build (as `py_compile`
@@ -121,8 +135,14 @@ impl Settings {
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
             timeout: DEFAULT_TIMEOUT,
             store: None,
+            git_dir: None,
         }
     }
+}
+
+/// The folder below the repository folder where compiled files are staged.
+pub fn staging_dir(git_dir: &Path) -> PathBuf {
+    crate::state::dir(git_dir).join("staging")
 }
 
 /// Recompiles stale caches, each at the level it was written at (`stale`
@@ -411,7 +431,7 @@ pub struct Plan {
     pub jobs: Vec<Job>,
     /// Problems found while planning (a symbolic-link `__pycache__`, a source outside the work tree).
     pub refused: Vec<(PathBuf, String)>,
-    /// Tracked bytecode (absolute): never removed, never overwritten.
+    /// Tracked bytecode and gitlink folders (absolute): never removed, never overwritten.
     pub keep: std::collections::HashSet<PathBuf>,
     /// What was left alone on purpose, and why (for `-v`).
     pub skipped: Vec<(PathBuf, Skip)>,
@@ -503,7 +523,7 @@ pub fn plan_at(
 ) -> Plan {
     let mut plan = Plan::default();
     let roots = Roots::new(&settings.workdir, &settings.location);
-    plan.keep = crate::clean::tracked_bytecode(index, &settings.workdir);
+    plan.keep = tracked_to_keep(index, &settings.workdir);
     // One interpreter per cache tag: two installs of one version write the same files.
     let mut tags = BTreeMap::new();
     for (position, interpreter) in settings.interpreters.iter().enumerate() {
@@ -580,6 +600,23 @@ pub fn plan_at(
     plan
 }
 
+/// What a rebuild never removes or overwrites (absolute): tracked bytecode,
+/// and the folders of gitlinks (a submodule not checked out is an empty
+/// folder git made; removing it shows as a deletion in `git status`).
+fn tracked_to_keep(index: &Index, workdir: &Path) -> std::collections::HashSet<PathBuf> {
+    let mut keep = crate::clean::tracked_bytecode(index, workdir);
+    keep.extend(
+        index
+            .entries()
+            .filter(|entry| entry.mode == GITLINK_MODE)
+            .map(|entry| crate::paths::in_workdir(workdir, entry.path)),
+    );
+    keep
+}
+
+/// The index mode of a gitlink (a submodule's commit).
+const GITLINK_MODE: u32 = 0o160000;
+
 /// Adds to `plan` the orphans of the folders to sweep (caches of deleted
 /// sources, legacy files that would shadow them, emptied cache folders), and
 /// the folders it leaves alone as not ours.
@@ -605,7 +642,7 @@ fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index, plan: &
 /// between. A cache written after its source's last change is kept: it is
 /// the newer content's, as when a background rebuild already wrote it.
 pub fn plan_lying(targets: &Targets, settings: &Settings, index: &Index, listing: &mut CacheListing) -> Plan {
-    let mut plan = Plan { keep: crate::clean::tracked_bytecode(index, &settings.workdir), ..Plan::default() };
+    let mut plan = Plan { keep: tracked_to_keep(index, &settings.workdir), ..Plan::default() };
     for source in &targets.compile {
         let absolute = crate::paths::in_workdir(&settings.workdir, source);
         for cache in listing.of(&absolute, &settings.location) {
@@ -697,8 +734,8 @@ fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Tas
 /// `__pycache__` of a package git may have deleted since must not stay
 /// behind; a folder that was there before is the user's and stays).
 fn discard(staged: Staged, made_folder: Option<&mut BTreeSet<PathBuf>>) {
-    if let (Some(folders), Some(folder)) = (made_folder, staged.temporary_path().parent()) {
-        folders.insert(folder.to_path_buf());
+    if let Some(folders) = made_folder {
+        folders.insert(staged.folder().to_path_buf());
     }
     staged.discard();
 }
@@ -713,7 +750,7 @@ fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
 
 /// Carries out a plan: removals first, then the pools, one interpreter after another.
 pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> Report {
-    let roots = Roots::new(&settings.workdir, &settings.location);
+    let roots = settings.roots();
     let keep = |path: &Path| plan.keep.contains(path);
     let mut report =
         Report { removed: sweep::remove(plan.removals, &roots, &keep), failures: plan.refused, ..Report::default() };
@@ -827,7 +864,7 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
         report.removed.dirs.extend(late.dirs);
         report.removed.errors.extend(late.errors);
     }
-    let pruned = sweep::prune_empty(discarded, &roots);
+    let pruned = sweep::prune_empty(discarded, &roots, &keep);
     report.removed.dirs.extend(pruned.dirs);
     report.removed.errors.extend(pruned.errors);
     if let Some(store) = &settings.store

@@ -345,6 +345,9 @@ pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
 #[derive(Clone, Debug)]
 pub struct Roots {
     roots: Vec<PathBuf>,
+    /// A trusted folder of our own (below the repository folder) where files
+    /// are written before they are renamed into place: see [`Staged`].
+    staging: Option<(PathBuf, PathBuf)>,
 }
 
 impl Roots {
@@ -354,7 +357,14 @@ impl Roots {
         if let CacheLocation::Prefix(prefix) = location {
             roots.push(prefix.clone());
         }
-        Roots { roots }
+        Roots { roots, staging: None }
+    }
+
+    /// These roots, with files staged in `folder` below the trusted `root`
+    /// (the repository folder) instead of beside their targets.
+    pub fn staging_in(mut self, root: &Path, folder: &Path) -> Roots {
+        self.staging = Some((root.to_path_buf(), folder.to_path_buf()));
+        self
     }
 
     /// The deepest root that holds `path`.
@@ -437,22 +447,33 @@ impl Opener {
     }
 }
 
-/// A file that another process (a compile worker) writes under a temporary
-/// name in a verified folder, then renamed into place relative to that folder.
-/// The folder is checked again after the write: if it was swapped for
-/// something else meanwhile, nothing is renamed and the write is reported.
+/// A file that another process (a compile worker) or this one writes under
+/// a temporary name, then renames into a verified folder.
+///
+/// The writer works by path, so the temporary file is not put beside its
+/// target: a folder on the way could be swapped for a link while a compile
+/// runs (a second checkout, where the package became a committed link), and
+/// the write would land wherever the link leads. With [`Roots::staging_in`]
+/// it is written in a folder of our own below the repository folder, and
+/// [`Staged::commit`] moves it into the target folder reached again from the
+/// root, only if that folder is still the one verified before the write
+/// (renamed across folders, or copied through the verified folder when the
+/// two lie on different file systems). Without a staging folder the file is
+/// staged beside its target.
 #[derive(Debug)]
 pub struct Staged {
     root: PathBuf,
     dir: PathBuf,
     identity: (u64, u64),
+    /// The staging folder (its root, and itself), when not beside the target.
+    staging: Option<(PathBuf, PathBuf)>,
     temporary: OsString,
     name: OsString,
 }
 
 impl Staged {
     /// Creates (or verifies) the folder of `target` below its root and picks a
-    /// temporary name beside it. `unique` tells apart files staged by one process.
+    /// temporary name for it. `unique` tells apart files staged by one process.
     pub fn prepare(roots: &Roots, target: &Path, unique: usize) -> Result<Staged, SafeError> {
         let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
             return Err(SafeError::Outside(target.to_path_buf()));
@@ -461,6 +482,9 @@ impl Staged {
         let dir = Dir::create_beneath(root, parent)?;
         if dir.kind_of(name).is_some_and(|kind| kind != Kind::File) {
             return Err(SafeError::Io(target.to_path_buf(), not_regular()));
+        }
+        if let Some((staging_root, staging)) = &roots.staging {
+            Dir::create_beneath(staging_root, staging)?;
         }
         // `<name>.<digits>` is what an interrupted atomic write leaves, so a
         // kill before the rename leaves a file `clean` recognises and removes.
@@ -471,6 +495,7 @@ impl Staged {
             root: root.to_path_buf(),
             dir: parent.to_path_buf(),
             identity,
+            staging: roots.staging.clone(),
             temporary,
             name: name.to_os_string(),
         })
@@ -478,7 +503,15 @@ impl Staged {
 
     /// Where the writer is to write.
     pub fn temporary_path(&self) -> PathBuf {
-        self.dir.join(&self.temporary)
+        match &self.staging {
+            Some((_, staging)) => staging.join(&self.temporary),
+            None => self.dir.join(&self.temporary),
+        }
+    }
+
+    /// The folder the file goes to.
+    pub fn folder(&self) -> &Path {
+        &self.dir
     }
 
     fn reopen(&self) -> Result<Dir, SafeError> {
@@ -489,25 +522,73 @@ impl Staged {
         }
     }
 
-    /// Renames the written file into place, if it is a regular file in the same folder.
+    /// The folder the writer wrote in.
+    fn written_in(&self) -> Result<Dir, SafeError> {
+        match &self.staging {
+            Some((root, staging)) => Dir::open_beneath(root, staging),
+            None => self.reopen(),
+        }
+    }
+
+    /// Moves the written file into place, if it is a regular file and the
+    /// target folder is still the one verified when the write was prepared.
     pub fn commit(self) -> Result<(), SafeError> {
-        let dir = self.reopen()?;
         let target = self.dir.join(&self.name);
-        let written = dir.kind_of(&self.temporary) == Some(Kind::File);
+        let written_in = self.written_in()?;
+        let dir = match self.reopen() {
+            Ok(dir) => dir,
+            Err(error) => {
+                let _ = written_in.remove_file(&self.temporary);
+                return Err(error);
+            }
+        };
+        let written = written_in.kind_of(&self.temporary) == Some(Kind::File);
         let replaceable = dir.kind_of(&self.name).is_none_or(|kind| kind == Kind::File);
         if !written || !replaceable {
-            let _ = dir.remove_file(&self.temporary);
+            let _ = written_in.remove_file(&self.temporary);
             return Err(SafeError::Io(target, not_regular()));
         }
-        dir.rename(&self.temporary, &self.name).map_err(|error| SafeError::Io(target, error))
+        if self.staging.is_none() {
+            return dir.rename(&self.temporary, &self.name).map_err(|error| SafeError::Io(target, error));
+        }
+        let moved = rustix::fs::renameat(&written_in.fd, &self.temporary, &dir.fd, &self.name);
+        let result = match moved {
+            Ok(()) => Ok(()),
+            // Another file system: copied through the verified folder, then renamed there.
+            Err(rustix::io::Errno::XDEV) => copy_into(&written_in, &self.temporary, &dir, &self.name),
+            Err(error) => Err(error.into()),
+        };
+        let _ = written_in.remove_file(&self.temporary);
+        result.map_err(|error| SafeError::Io(target, error))
     }
 
     /// Removes what the writer may have left.
     pub fn discard(self) {
-        if let Ok(dir) = self.reopen()
+        if let Ok(dir) = self.written_in()
             && dir.kind_of(&self.temporary) == Some(Kind::File)
         {
             let _ = dir.remove_file(&self.temporary);
+        }
+    }
+}
+
+/// Copies the regular file `from` of the folder `source` to `name` in the
+/// folder `target`, under a temporary name first, keeping its permissions.
+fn copy_into(source: &Dir, from: &OsStr, target: &Dir, name: &OsStr) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut input = source.open_file(from)?;
+    let mode = input.metadata()?.permissions().mode();
+    let mut temporary = name.to_os_string();
+    temporary.push(format!(".{}copy", std::process::id()));
+    let copied = target.create_file(&temporary).and_then(|mut output| {
+        std::io::copy(&mut input, &mut output)?;
+        output.set_permissions(std::fs::Permissions::from_mode(mode & 0o777))
+    });
+    match copied.and_then(|()| target.rename(&temporary, name)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = target.remove_file(&temporary);
+            Err(error)
         }
     }
 }

@@ -159,26 +159,28 @@ pub fn remove(removals: Vec<Removal>, roots: &Roots, keep: &dyn Fn(&Path) -> boo
     }
     // Deepest first, so that a parent sees its children gone.
     for dir in emptied.into_iter().rev() {
-        prune(&dir, roots, &mut removed);
+        prune(&dir, roots, keep, &mut removed);
     }
     removed
 }
 
 /// Removes each of `dirs` and its parents while they are empty, stopping at
-/// their root, deepest first (folders a discarded write may have made).
-pub fn prune_empty(dirs: std::collections::BTreeSet<PathBuf>, roots: &Roots) -> Removed {
+/// their root, deepest first (folders a discarded write may have made);
+/// what `keep` says (a gitlink's folder) stays.
+pub fn prune_empty(dirs: std::collections::BTreeSet<PathBuf>, roots: &Roots, keep: &dyn Fn(&Path) -> bool) -> Removed {
     let mut removed = Removed::default();
     for dir in dirs.into_iter().rev() {
-        prune(&dir, roots, &mut removed);
+        prune(&dir, roots, keep, &mut removed);
     }
     removed
 }
 
-/// Removes `dir` and its parents while they are empty, stopping at their root.
-fn prune(dir: &Path, roots: &Roots, removed: &mut Removed) {
+/// Removes `dir` and its parents while they are empty, stopping at their
+/// root or at a folder `keep` names.
+fn prune(dir: &Path, roots: &Roots, keep: &dyn Fn(&Path) -> bool, removed: &mut Removed) {
     let Some(stop) = roots.root_of(dir).map(Path::to_path_buf) else { return };
     let mut current = dir.to_path_buf();
-    while current.starts_with(&stop) && current != stop {
+    while current.starts_with(&stop) && current != stop && !keep(&current) {
         let Ok((parent, name)) = roots.open_parent(&current) else { return };
         let is_empty = parent.child(name).is_ok_and(|child| child.entries().is_ok_and(|entries| entries.is_empty()));
         if !is_empty || parent.remove_dir(name).is_err() {

@@ -402,3 +402,61 @@ fn a_crafted_record_never_leads_a_sweep_or_a_rewrite_outside_the_work_tree() {
     assert_eq!(snapshot(&victim), untouched, "a crafted record led a sweep or a rewrite outside the work tree");
     assert!(cache.is_file(), "the package's own cache went away");
 }
+
+#[test]
+fn a_compile_never_writes_through_a_folder_a_later_checkout_made_a_link() {
+    let env = env_with_python();
+    let victim = env.root().join("victim");
+    std::fs::create_dir_all(victim.join("__pycache__")).unwrap();
+    env.write("top.py", "Y = 1\n");
+    env.commit_all("top");
+    env.git(&["switch", "-q", "-c", "linked"]);
+    std::os::unix::fs::symlink(&victim, env.repo.join("pkg")).unwrap();
+    env.commit_all("pkg is a link out of the work tree");
+    env.git(&["switch", "-q", "-c", "real", "main"]);
+    // A module that takes the interpreter a few seconds: its compile still
+    // runs in the background when the next checkout swaps the folder.
+    let big: String = (0..400_000).map(|n| format!("x{n} = {n}\n")).collect();
+    env.write("pkg/big.py", big);
+    env.commit_all("a big module");
+    env.git(&["switch", "-q", "main"]);
+    env.run(&["install"]).expect_code(0);
+    env.git_nowait_in(&env.repo, &["-c", "pycache-guard.storeSize=0", "switch", "-q", "real"]);
+    std::thread::sleep(Duration::from_millis(500));
+    env.git_nowait_in(&env.repo, &["switch", "-q", "linked"]);
+    env.wait_in(&env.repo);
+    let written: Vec<_> = std::fs::read_dir(victim.join("__pycache__")).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(written.is_empty(), "a compile wrote through the link, outside the work tree: {written:?}");
+    let staging = env.repo.join(".git/pycache-guard/staging");
+    let left: Vec<_> =
+        std::fs::read_dir(&staging).map(|dir| dir.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "staged files were left behind: {left:?}");
+}
+
+#[test]
+fn a_sweep_never_removes_the_folder_of_a_submodule_that_is_not_checked_out() {
+    let env = env_with_python();
+    let other = env.root().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    env.git_in(&other, &["init", "-q"]);
+    std::fs::write(other.join("s.py"), "S = 1\n").unwrap();
+    env.git_in(&other, &["add", "."]);
+    env.git_in(&other, &["commit", "-q", "-m", "s"]);
+    env.write("top.py", "Y = 1\n");
+    env.commit_all("top");
+    env.git(&["switch", "-q", "-c", "package"]);
+    env.write("pkg/m.py", "X = 1\n");
+    env.commit_all("pkg is a package");
+    env.git(&["switch", "-q", "-c", "submodule", "main"]);
+    let url = other.display().to_string();
+    env.git(&["-c", "protocol.file.allow=always", "submodule", "add", "-q", &url, "pkg"]);
+    env.commit_all("pkg is a submodule");
+    env.git(&["submodule", "deinit", "-q", "-f", "pkg"]);
+    env.run(&["install"]).expect_code(0);
+    env.git_status(&["switch", "-q", "package"]);
+    assert!(env.repo.join("pkg/__pycache__").is_dir() || env.repo.join("pkg/m.py").is_file());
+    env.git_status(&["switch", "-q", "submodule"]);
+    let status = env.git(&["status", "--porcelain"]).stdout;
+    assert_eq!(status, "", "the hooks changed what git shows");
+    assert!(env.repo.join("pkg").is_dir(), "the submodule's folder was removed");
+}

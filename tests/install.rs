@@ -341,7 +341,8 @@ fn check_reports_the_hooks_missing_where_git_cannot_run_them() {
 fn note_reference_transaction_runs(env: &TestEnv) -> std::path::PathBuf {
     let noted = env.root().join("reference-transaction-runs");
     let recorder = env.root().join("recorder");
-    std::fs::write(&recorder, format!("#!/bin/sh\necho \"$*\" >> '{}'\ncat > /dev/null\n", noted.display())).unwrap();
+    let recorded = format!("#!/bin/sh\necho \"$*\" >> '{0}'\ncat > '{0}.stdin'\n", noted.display());
+    std::fs::write(&recorder, recorded).unwrap();
     std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).unwrap();
     let shim = hooks(env).join("reference-transaction");
     let content = std::fs::read_to_string(&shim).unwrap();
@@ -371,4 +372,32 @@ fn reference_transaction_starts_the_binary_only_when_a_commit_moves() {
     env.git(&["commit", "-q", "--allow-empty", "-m", "two"]);
     assert!(runs().lines().count() >= 2, "a commit moved the branch: {}", runs());
     assert!(runs().lines().all(|line| line == "hook reference-transaction committed"), "{}", runs());
+}
+
+#[test]
+fn reference_transaction_hears_a_branch_among_many_tags() {
+    let env = TestEnv::new();
+    env.write("m.py", "x = 1\n");
+    env.commit_all("one");
+    env.run(&["install"]).expect_code(0);
+    let noted = note_reference_transaction_runs(&env);
+    let head = env.git(&["rev-parse", "HEAD"]).stdout.trim().to_string();
+    let zero = "0".repeat(40);
+    // A fetch of many tags that also moves a branch: past the lines the
+    // shell reads itself, the rest is filtered in one go.
+    let mut input: String = (0..500).map(|n| format!("{zero} {head} refs/tags/t{n}\n")).collect();
+    input.push_str(&format!("{zero} {head} refs/heads/fetched\n"));
+    let mut shim = std::process::Command::new("sh")
+        .arg(hooks(&env).join("reference-transaction"))
+        .arg("committed")
+        .current_dir(&env.repo)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut shim.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    assert!(shim.wait().unwrap().success());
+    let runs = std::fs::read_to_string(&noted).unwrap_or_default();
+    assert_eq!(runs, "hook reference-transaction committed\n");
+    let passed = std::fs::read_to_string(noted.with_extension("stdin")).unwrap();
+    assert_eq!(passed.trim(), format!("{zero} {head} refs/heads/fetched"), "{passed}");
 }

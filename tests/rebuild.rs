@@ -772,3 +772,31 @@ fn a_plain_commit_compiles_only_what_would_lie() {
     let run = env.python(python, &["-c", "import lying; print(lying.y)"]);
     assert_eq!(run.stdout, "7\n", "the lying cache survived the commit: {}", run.stderr);
 }
+
+#[test]
+fn a_link_re_pointed_to_a_target_of_the_same_size_and_time_is_not_served_old_code() {
+    let python = python::default();
+    let env = env_with(python);
+    env.write("a_impl.py", "X = 'a'\n");
+    env.write("b_impl.py", "X = 'b'\n");
+    age(&env, "a_impl.py");
+    let a_time = std::fs::metadata(env.repo.join("a_impl.py")).unwrap().modified().unwrap();
+    std::fs::File::options().write(true).open(env.repo.join("b_impl.py")).unwrap().set_modified(a_time).unwrap();
+    std::os::unix::fs::symlink("a_impl.py", env.repo.join("m.py")).unwrap();
+    env.commit_all("m is a link to a_impl");
+    env.run(&["rebuild", "--all"]).expect_code(0);
+    // What `git switch` does to a link another branch points elsewhere:
+    // both targets keep their times, and importlib's stat of `m.py` (through
+    // the link) matches the cache written for the old target.
+    std::fs::remove_file(env.repo.join("m.py")).unwrap();
+    std::os::unix::fs::symlink("b_impl.py", env.repo.join("m.py")).unwrap();
+    let imported = |env: &TestEnv| {
+        let run = env.python(python, &["-c", "import m; print(m.X)"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.trim().to_string()
+    };
+    let check = env.run(&["check", "--select", "stale-bytecode"]);
+    assert_eq!(check.code, 1, "check passed a cache of the old target\n{}{}", check.stdout, check.stderr);
+    env.run(&["rebuild"]).expect_code(0);
+    assert_eq!(imported(&env), "b", "Python ran the old target's code after `rebuild`");
+}

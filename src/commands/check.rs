@@ -427,6 +427,7 @@ fn rebuild_stale(context: &Context, scope: &Scope<'_>, stale: &[(BString, u8)]) 
     }
     let mut settings = crate::rebuild::Settings::new(scope.workdir.clone(), scope.location.clone(), &[]);
     settings.interpreters = scope.interpreters.clone();
+    settings.git_dir = Some(scope.repo.git_dir().to_path_buf());
     let compiled = crate::rebuild::recompile_stale(&mut settings, &scope.index, stale);
     context.printer.info(format!("rebuilt {compiled} stale caches"));
 }

@@ -662,7 +662,8 @@ impl Baseline {
             let roots = crate::safe_fs::Roots::new(
                 workdir,
                 &super::cache_location().unwrap_or(crate::artifact::CacheLocation::Pycache),
-            );
+            )
+            .staging_in(repo.git_dir(), &rebuild::staging_dir(repo.git_dir()));
             let tracked = crate::clean::tracked_bytecode(index, workdir);
             let is_tracked = |cache: &Path| tracked.contains(cache);
             for racy in found.racy {
@@ -811,7 +812,7 @@ fn gather(
         }
         Err(error) => return Err(error.into()),
     };
-    let mut settings = settings_for(workdir, &config, options)?;
+    let mut settings = settings_for(repo, workdir, &config, options)?;
     settings.store = super::store_for(context, repo);
     let mut listing = rebuild::CacheListing::new(workdir, &settings.location);
     let mut targets = match (what, &scope) {
@@ -954,7 +955,7 @@ fn detach(
     Ok(())
 }
 
-fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Result<Settings> {
+fn settings_for(repo: &Repo, workdir: &Path, config: &ProjectConfig, options: &Options) -> Result<Settings> {
     let optimize = if options.optimize.is_empty() { &config.optimize } else { &options.optimize };
     let mut settings = Settings::new(workdir.to_path_buf(), super::cache_location()?, optimize);
     settings.mode = options.mode;
@@ -965,6 +966,7 @@ fn settings_for(workdir: &Path, config: &ProjectConfig, options: &Options) -> Re
         settings.jobs = jobs;
     }
     settings.timeout = options.timeout;
+    settings.git_dir = Some(repo.git_dir().to_path_buf());
     Ok(settings)
 }
 
