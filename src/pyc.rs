@@ -432,16 +432,21 @@ impl Observed {
     /// not validate, or it validates but the file was not written after the
     /// source's last change (same second, same size: Python would run the old
     /// code; the same file-clock tick cannot be ordered, so it counts too).
-    /// Only a checked-hash cache makes it read `source`, to hash it.
+    /// Only a hash-based cache makes it read `source`, to hash it: an
+    /// unchecked hash is outdated exactly when it is not the source's.
     pub fn is_outdated(&self, source: &Path) -> bool {
         let (Some(header), Some((stat, _)), Some(_)) = (self.header, self.source, self.cache_written) else {
             return true;
         };
+        // An unchecked hash is never compared by importlib, so nothing but
+        // the hash says whether it describes these bytes: compared here.
+        if let Validation::UncheckedHash(hash) = header.validation {
+            return crate::safe_fs::read_source(source).map_or(true, |bytes| source_hash(header.magic, &bytes) != hash);
+        }
         match freshness(&header, stat, || crate::safe_fs::read_source(source)) {
             Ok(Freshness::Stale) | Err(_) => true,
             Ok(Freshness::Valid | Freshness::Unchecked) => {
-                matches!(header.validation, Validation::Timestamp { .. } | Validation::UncheckedHash(_))
-                    && self.written_before_source()
+                matches!(header.validation, Validation::Timestamp { .. }) && self.written_before_source()
             }
         }
     }

@@ -800,3 +800,21 @@ fn a_link_re_pointed_to_a_target_of_the_same_size_and_time_is_not_served_old_cod
     env.run(&["rebuild"]).expect_code(0);
     assert_eq!(imported(&env), "b", "Python ran the old target's code after `rebuild`");
 }
+
+#[test]
+fn an_unchecked_hash_cache_of_other_bytes_is_reported_and_rebuilt() {
+    let python = python::default();
+    let env = env_with(python);
+    env.write("m.py", "X = 'old'\n");
+    env.commit_all("m");
+    let compile = "import py_compile; py_compile.compile('m.py', invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)";
+    assert_eq!(env.python(python, &["-c", compile]).code, 0);
+    // New bytes, and a time older than the cache: only the hash tells.
+    env.write("m.py", "X = 'newer'\n");
+    age(&env, "m.py");
+    let check = env.run(&["check", "--select", "stale-bytecode"]);
+    assert_eq!(check.code, 1, "check passed an unchecked-hash cache of other bytes\n{}{}", check.stdout, check.stderr);
+    env.run(&["rebuild"]).expect_code(0);
+    let run = env.python(python, &["-c", "import m; print(m.X)"]);
+    assert_eq!(run.stdout.trim(), "newer", "{}", run.stderr);
+}
