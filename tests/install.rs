@@ -401,3 +401,18 @@ fn reference_transaction_hears_a_branch_among_many_tags() {
     let passed = std::fs::read_to_string(noted.with_extension("stdin")).unwrap();
     assert_eq!(passed.trim(), format!("{zero} {head} refs/heads/fetched"), "{passed}");
 }
+
+#[test]
+fn install_never_overwrites_hooks_the_repository_tracks_without_force() {
+    let env = TestEnv::new();
+    let team_hook = env.write(".githooks/post-checkout", "#!/bin/sh\necho team hook\n");
+    std::fs::set_permissions(&team_hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.commit_all("the team's hooks");
+    env.git(&["config", "core.hooksPath", ".githooks"]);
+    let run = env.run(&["install"]).expect_code(2);
+    assert!(run.stderr.contains(".githooks/post-checkout") && run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(env.git(&["status", "--porcelain"]).stdout, "", "install changed the work tree");
+    assert_eq!(std::fs::read_to_string(&team_hook).unwrap(), "#!/bin/sh\necho team hook\n");
+    env.run(&["install", "--force"]).expect_code(0);
+    assert!(std::fs::read_to_string(&team_hook).unwrap().contains("pycache-guard-shim"));
+}

@@ -8,6 +8,7 @@
 //! installed because a manager owns the hooks and its configuration or its
 //! installed hook types still lack pycache-guard, 2 on failure.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use anyhow::Result;
@@ -47,12 +48,36 @@ pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
     {
         return Ok(advise(context, manager, &survey, &workdir, &hooks_dir));
     }
+    if !args.force
+        && let Some(tracked) = tracked_hook(&repo, &workdir, &hooks_dir)
+    {
+        return Err(Refusal::new(
+            format!(
+                "`{}` is tracked by git: `core.hooksPath` points at a folder the repository shares, and installing would overwrite or add files there",
+                crate::display::sanitize_text(&tracked.display().to_string())
+            ),
+            "call `pycache-guard hook <name> \"$@\"` from those hooks yourself (see the README's hook managers section), or install anyway with `pycache-guard install --force`",
+        )
+        .into());
+    }
     let sharing = Sharing::parse(repo.config_with_scope("core.sharedRepository")?.map(|(_, value)| value).as_deref());
     install_shims(context, &hooks_dir, &shims, sharing)?;
     if !args.force {
         mention_configured_managers(context, &survey, &workdir);
     }
     Ok(ExitStatus::Success)
+}
+
+/// A tracked file in `hooks_dir`, when that folder lies in the work tree
+/// (a `core.hooksPath` such as `.githooks`, committed for the whole team).
+fn tracked_hook(repo: &Repo, workdir: &Path, hooks_dir: &Path) -> Option<std::path::PathBuf> {
+    let top = |path: &Path| path.canonicalize().unwrap_or_else(|_| crate::paths::normalize(path));
+    let relative = top(hooks_dir).strip_prefix(top(workdir)).ok()?.as_os_str().as_bytes().to_vec();
+    let index = crate::index::Index::load(&repo.index_location()).ok()?;
+    let mut prefix = relative;
+    prefix.push(b'/');
+    let tracked = index.entries().find(|entry| entry.path.starts_with(&prefix))?;
+    Some(workdir.join(std::ffi::OsStr::from_bytes(tracked.path)))
 }
 
 /// The folder git runs hooks from, or a refusal where git would run none we
