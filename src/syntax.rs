@@ -129,6 +129,9 @@ pub fn check_text(text: &str, version: (u32, u32)) -> Option<Problem> {
             ));
         }
     }
+    if let Some(why) = beyond_the_parser(text, version) {
+        return Some(Problem::undecided(why.into()));
+    }
     let target = ast::PythonVersion { major: 3, minor: u8::try_from(version.1.max(7)).unwrap_or(u8::MAX) };
     let options = ParseOptions::from(parser::Mode::Module).with_target_version(target);
     let parsed = parser::parse_unchecked(text, options);
@@ -148,6 +151,36 @@ pub fn check_text(text: &str, version: (u32, u32)) -> Option<Problem> {
         let (line, column) =
             error.location.map_or((0, 0), |at| (at.line.get() as u32, at.character_offset.get() as u32));
         return Some(Problem::rejected(line, column, error.to_string()));
+    }
+    None
+}
+
+/// CPython's integer-literal limit (`sys.int_info.default_max_str_digits`,
+/// 3.11 and the security releases of 3.7 to 3.10): a longer decimal literal
+/// does not compile.
+const MAX_INT_DIGITS: usize = 4300;
+
+/// What the in-process parser accepts but an interpreter may refuse, so the
+/// interpreter decides: a run of more digits than CPython converts (the
+/// parser has no such limit), and, before 3.8, `continue` in a `finally`
+/// block (the parser only knows 3.7 and later's grammar). Both are rare; a
+/// false alarm costs one question to the interpreter, never a finding.
+fn beyond_the_parser(text: &str, version: (u32, u32)) -> Option<&'static str> {
+    let mut run = 0usize;
+    for byte in text.bytes() {
+        run = if byte.is_ascii_digit() {
+            run + 1
+        } else if byte == b'_' && run > 0 {
+            run
+        } else {
+            0
+        };
+        if run > MAX_INT_DIGITS {
+            return Some("it holds a number longer than the interpreter may convert, so it needs the interpreter");
+        }
+    }
+    if version < (3, 8) && text.contains("finally") && text.contains("continue") {
+        return Some("`continue` near `finally` is refused before Python 3.8, so it needs the interpreter");
     }
     None
 }

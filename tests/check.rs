@@ -379,3 +379,34 @@ fn an_unknown_finding_id_in_the_config_is_refused_naming_the_file_and_the_valid_
     let run = env.run(&["check", "--ignore", "stale-bytecod"]).expect_code(2);
     assert!(run.stderr.contains("stale-bytecode"), "{}", run.stderr);
 }
+
+#[test]
+fn what_the_parser_accepts_and_an_interpreter_refuses_is_an_error_for_that_interpreter() {
+    // A literal longer than CPython converts, and `continue` in `finally`
+    // (refused before 3.8): the in-process parser accepts both.
+    let sources = [
+        ("big.py", format!("x = {}\n", "9".repeat(5000))),
+        ("finally_continue.py", "for x in y:\n    try:\n        pass\n    finally:\n        continue\n".to_string()),
+        ("fine.py", format!("x = 0x{}\n", "f".repeat(5000))),
+    ];
+    for python in python::all().iter().filter(|python| python.version.0 == 3) {
+        let env = env_with(python);
+        for (name, text) in &sources {
+            env.write(name, text);
+        }
+        env.commit_all("sources");
+        // Ground truth: what this interpreter's compile() says of each file.
+        let refused: BTreeSet<&str> = sources
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| {
+                let code = format!("compile(open({name:?}).read(), {name:?}, 'exec')");
+                env.python(python, &["-c", &code]).code != 0
+            })
+            .collect();
+        let run = env.run(&["check", "--select", "syntax-error", "--format", "json"]);
+        let reported: BTreeSet<&str> =
+            sources.iter().map(|(name, _)| *name).filter(|name| run.stdout.contains(&format!("{name}\""))).collect();
+        assert_eq!(reported, refused, "python {:?}\n{}{}", python.version, run.stdout, run.stderr);
+    }
+}
