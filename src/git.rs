@@ -433,9 +433,20 @@ impl Repo {
 
     /// The paths that differ between two commits, by tree entry ids only:
     /// no rename detection and no blob is read (a partial clone would fetch it).
+    /// A null `new` (git's all-zero id: `switch --orphan` leaves `HEAD`
+    /// unborn) is the empty tree, so everything `old` held is deleted.
     pub fn diff_commits(&self, old: &str, new: &str) -> Result<Vec<Change>, GitError> {
+        let unborn = crate::hook_event::is_null_id(new);
         let repo = match &self.backend {
             Backend::Library(repo) => repo,
+            Backend::Command if unborn => {
+                let out = self.output(&["ls-tree", "-r", "-z", "--name-only", "--full-tree", old])?;
+                return Ok(out
+                    .split(|&byte| byte == 0)
+                    .filter(|path| !path.is_empty())
+                    .map(|path| Change { path: BString::from(path), kind: ChangeKind::Deleted })
+                    .collect());
+            }
             Backend::Command => {
                 let out = self.output(&[
                     "diff-tree",
@@ -455,9 +466,10 @@ impl Repo {
                 .and_then(|object| object.peel_to_tree())
                 .map_err(library(format!("read the tree of `{spec}`")))
         };
-        let (old_tree, new_tree) = (tree(old)?, tree(new)?);
+        let old_tree = tree(old)?;
+        let new_tree = if unborn { None } else { Some(tree(new)?) };
         let mut changes = Vec::new();
-        diff_trees(repo, Some(&old_tree), Some(&new_tree), &[], &mut changes)
+        diff_trees(repo, Some(&old_tree), new_tree.as_ref(), &[], &mut changes)
             .map_err(library(format!("compare `{old}` with `{new}`")))?;
         Ok(changes)
     }

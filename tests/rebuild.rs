@@ -818,3 +818,20 @@ fn an_unchecked_hash_cache_of_other_bytes_is_reported_and_rebuilt() {
     let run = env.python(python, &["-c", "import m; print(m.X)"]);
     assert_eq!(run.stdout.trim(), "newer", "{}", run.stderr);
 }
+
+#[test]
+fn an_orphan_branch_leaves_no_package_and_no_warning_even_before_any_record() {
+    let python = python::default();
+    let env = env_with(python);
+    env.write("pkg/__init__.py", "");
+    env.write("pkg/m.py", "X = 1\n");
+    env.commit_all("a package");
+    env.run(&["install"]).expect_code(0);
+    // Caches Python wrote, and no record of ours yet.
+    assert_eq!(env.python(python, &["-m", "compileall", "-q", "pkg"]).code, 0);
+    assert!(!env.repo.join(".git/pycache-guard/record").exists());
+    let switched = env.git_status(&["switch", "-q", "--orphan", "pages"]);
+    assert_eq!(switched.code, 0, "{}", switched.stderr);
+    assert_eq!(switched.stderr, "", "the hooks spoke in git's output");
+    assert!(!env.repo.join("pkg").exists(), "pkg/__pycache__ stayed: `import pkg` finds a namespace package");
+}
