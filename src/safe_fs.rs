@@ -367,6 +367,11 @@ impl Roots {
         self
     }
 
+    /// The work tree.
+    pub fn workdir(&self) -> &Path {
+        &self.roots[0]
+    }
+
     /// The deepest root that holds `path`.
     pub fn root_of(&self, path: &Path) -> Option<&Path> {
         self.roots

@@ -175,12 +175,30 @@ pub fn prune_empty(dirs: std::collections::BTreeSet<PathBuf>, roots: &Roots, kee
     removed
 }
 
+/// The folders where the user is, which a prune never removes, nor any
+/// folder above them: git (since 2.35) never removes the folder a command
+/// started in, and a shell left in a removed folder breaks the next git
+/// command. A hook runs at the top of the work tree and git names the
+/// user's folder in `GIT_PREFIX`; a command typed by hand runs where it is.
+fn in_use(roots: &Roots) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::env::current_dir().ok().into_iter().collect();
+    if let Some(prefix) = crate::env::git_prefix().filter(|prefix| !prefix.is_empty()) {
+        folders.push(roots.workdir().join(prefix));
+    }
+    folders
+}
+
 /// Removes `dir` and its parents while they are empty, stopping at their
-/// root or at a folder `keep` names.
+/// root, at a folder `keep` names, or at one the user is in ([`in_use`]).
 fn prune(dir: &Path, roots: &Roots, keep: &dyn Fn(&Path) -> bool, removed: &mut Removed) {
     let Some(stop) = roots.root_of(dir).map(Path::to_path_buf) else { return };
+    let in_use = in_use(roots);
     let mut current = dir.to_path_buf();
-    while current.starts_with(&stop) && current != stop && !keep(&current) {
+    while current.starts_with(&stop)
+        && current != stop
+        && !keep(&current)
+        && !in_use.iter().any(|folder| folder.starts_with(&current))
+    {
         let Ok((parent, name)) = roots.open_parent(&current) else { return };
         let is_empty = parent.child(name).is_ok_and(|child| child.entries().is_ok_and(|entries| entries.is_empty()));
         if !is_empty || parent.remove_dir(name).is_err() {

@@ -460,3 +460,26 @@ fn a_sweep_never_removes_the_folder_of_a_submodule_that_is_not_checked_out() {
     assert_eq!(status, "", "the hooks changed what git shows");
     assert!(env.repo.join("pkg").is_dir(), "the submodule's folder was removed");
 }
+
+#[test]
+fn a_sweep_never_removes_the_folder_the_user_is_in() {
+    let env = env_with_python();
+    env.write("top.py", "Y = 1\n");
+    env.commit_all("top");
+    env.git(&["switch", "-q", "-c", "package"]);
+    env.write("pkg/m.py", "X = 1\n");
+    env.commit_all("a package");
+    env.run(&["install"]).expect_code(0);
+    env.git_status(&["switch", "-q", "main"]);
+    env.git_status(&["switch", "-q", "package"]);
+    assert!(env.repo.join("pkg/__pycache__").is_dir(), "no cache to sweep: the test proves nothing");
+    // From inside the package, to a branch without it: git keeps the folder
+    // it started in, and so must the hooks, or the next git command fails.
+    let pkg = env.repo.join("pkg");
+    let switched = env.git_nowait_in(&pkg, &["switch", "-q", "main"]);
+    assert_eq!(switched.code, 0, "{}", switched.stderr);
+    env.wait_in(&env.repo);
+    assert!(pkg.is_dir(), "the hooks removed the folder the user is in");
+    assert!(!pkg.join("__pycache__").exists(), "the deleted package's caches stayed");
+    assert_eq!(env.git_nowait_in(&pkg, &["status", "--porcelain"]).code, 0);
+}
