@@ -416,3 +416,39 @@ fn install_never_overwrites_hooks_the_repository_tracks_without_force() {
     env.run(&["install", "--force"]).expect_code(0);
     assert!(std::fs::read_to_string(&team_hook).unwrap().contains("pycache-guard-shim"));
 }
+
+#[test]
+fn the_shims_never_run_a_tool_the_repository_commits() {
+    let env = TestEnv::new();
+    let marker = env.root().join("ran");
+    for tool in ["cat", "grep"] {
+        let fake = env.write(format!("bin/{tool}"), format!("#!/bin/sh\necho {tool} >> '{}'\n", marker.display()));
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    env.write("m.py", "x = 1\n");
+    env.commit_all("a committed bin/ with cat and grep");
+    // A hook kept from before makes reference-transaction read all its input.
+    let kept = env.write(".git/hooks/reference-transaction", "#!/bin/sh\nwhile read -r line; do :; done\n");
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.run(&["install"]).expect_code(0);
+    // `bin` first on PATH, as `direnv`'s `PATH_add bin` does.
+    let path = format!("{}:{}", env.repo.join("bin").display(), std::env::var("PATH").unwrap());
+    let git = |args: &[&str], input: &str| {
+        let mut child = env
+            .command_in("git", &env.repo)
+            .args(args)
+            .env("PATH", &path)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "git {args:?} failed");
+    };
+    git(&["commit", "-q", "--amend", "-m", "amended"], "");
+    let tags: String = (0..70).map(|n| format!("create refs/tags/t{n} HEAD\n")).collect();
+    git(&["update-ref", "--stdin"], &tags);
+    std::fs::remove_file(&kept.with_file_name("reference-transaction.pre-pycache-guard")).unwrap();
+    git(&["update-ref", "--stdin"], &tags.replace("refs/tags/t", "refs/tags/u"));
+    env.wait_in(&env.repo);
+    assert!(!marker.exists(), "a shim ran the repository's {}", std::fs::read_to_string(&marker).unwrap_or_default());
+}
