@@ -447,7 +447,7 @@ fn the_shims_never_run_a_tool_the_repository_commits() {
     git(&["commit", "-q", "--amend", "-m", "amended"], "");
     let tags: String = (0..70).map(|n| format!("create refs/tags/t{n} HEAD\n")).collect();
     git(&["update-ref", "--stdin"], &tags);
-    std::fs::remove_file(&kept.with_file_name("reference-transaction.pre-pycache-guard")).unwrap();
+    std::fs::remove_file(kept.with_file_name("reference-transaction.pre-pycache-guard")).unwrap();
     git(&["update-ref", "--stdin"], &tags.replace("refs/tags/t", "refs/tags/u"));
     env.wait_in(&env.repo);
     assert!(!marker.exists(), "a shim ran the repository's {}", std::fs::read_to_string(&marker).unwrap_or_default());
