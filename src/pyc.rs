@@ -361,6 +361,56 @@ pub struct Observed {
     source: Option<(SourceStat, i128)>,
 }
 
+/// The latest change (nanoseconds) of any symbolic link met while resolving
+/// `path`: the source itself, and every link it leads through, a folder link
+/// or a chain of them (`pkg/m.py -> ../lib/m.py`, `lib -> v2`). git re-points
+/// a link by writing it anew, so a cache older than any of them may describe
+/// other content even when the file it resolves to kept its size and time.
+/// `None` when the path does not resolve (a loop, a dangling link).
+fn links_changed(path: &Path) -> Option<i128> {
+    use std::path::Component;
+    let mut pending: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|part| match part {
+            Component::Normal(name) => Some(name.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut reached = std::path::PathBuf::from("/");
+    let (mut latest, mut followed) = (i128::MIN, 0);
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            reached.pop();
+            continue;
+        }
+        let next = reached.join(&name);
+        let meta = fs_err::symlink_metadata(&next).ok()?;
+        if !meta.file_type().is_symlink() {
+            reached = next;
+            continue;
+        }
+        followed += 1;
+        if followed > 40 {
+            return None;
+        }
+        latest = latest.max(written_at(&meta));
+        let target = fs_err::read_link(&next).ok()?;
+        if target.is_absolute() {
+            reached = std::path::PathBuf::from("/");
+        }
+        for part in target.components().rev() {
+            match part {
+                Component::Normal(name) => pending.push(name.to_os_string()),
+                Component::ParentDir => pending.push("..".into()),
+                _ => {}
+            }
+        }
+    }
+    (latest != i128::MIN).then_some(latest)
+}
+
 /// Nanoseconds since the epoch of a file's last write.
 fn written_at(meta: &std::fs::Metadata) -> i128 {
     use std::os::unix::fs::MetadataExt;
@@ -389,10 +439,16 @@ impl Observed {
         // importlib stats the source through a final link. A link git
         // re-pointed changed the source without touching either target, so
         // for a link the later of its own change and its target's counts.
+        let source_path = source;
         let source = fs_err::symlink_metadata(source).ok().and_then(|own| {
-            let meta = if own.file_type().is_symlink() { fs_err::metadata(source).ok()? } else { own.clone() };
+            if !own.file_type().is_symlink() {
+                let stat = SourceStat { mtime: python_mtime(own.mtime(), own.mtime_nsec()), size: own.size() };
+                return Some((stat, written_at(&own)));
+            }
+            let meta = fs_err::metadata(source_path).ok()?;
             let stat = SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() };
-            Some((stat, written_at(&meta).max(written_at(&own))))
+            let links = links_changed(source_path).unwrap_or_else(|| written_at(&own));
+            Some((stat, written_at(&meta).max(links)))
         });
         Observed { header, cache_written, source }
     }

@@ -260,6 +260,7 @@ pub fn reconcile_targets(
         }
     }
     let git_wrote = written == Written::ByGit;
+    let anything_written = written != Written::Nothing;
     let written = index.entries().filter(|e| {
         written != Written::Nothing
             && e.stage == 0
@@ -272,6 +273,19 @@ pub fn reconcile_targets(
     // user's edits: only a cache that would lie is worth a compile there.
     for entry in written {
         candidates.insert(entry.path.to_owned(), git_wrote && entry.changed >= since);
+    }
+    // A link git wrote may be one a source resolves through (`pkg/m.py ->
+    // ../lib/m.py`, with `lib` re-pointed): every source that is itself a
+    // link is looked at then ([`pyc::Observed`] counts the links on its way).
+    let link_written = anything_written
+        && index.entries().any(|e| e.stage == 0 && e.mode == SYMLINK_MODE && e.changed + 1_000_000_000 >= since);
+    if link_written {
+        for entry in index
+            .entries()
+            .filter(|e| e.stage == 0 && e.mode == SYMLINK_MODE && is_source(e.path) && paths::is_safe_path(e.path))
+        {
+            candidates.entry(entry.path.to_owned()).or_insert(git_wrote);
+        }
     }
     for (source, written) in candidates {
         if targets.compile.contains(&source) {
@@ -616,6 +630,9 @@ fn tracked_to_keep(index: &Index, workdir: &Path) -> std::collections::HashSet<P
 
 /// The index mode of a gitlink (a submodule's commit).
 const GITLINK_MODE: u32 = 0o160000;
+
+/// The index mode of a symbolic link.
+pub const SYMLINK_MODE: u32 = 0o120000;
 
 /// Adds to `plan` the orphans of the folders to sweep (caches of deleted
 /// sources, legacy files that would shadow them, emptied cache folders), and

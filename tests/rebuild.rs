@@ -835,3 +835,36 @@ fn an_orphan_branch_leaves_no_package_and_no_warning_even_before_any_record() {
     assert_eq!(switched.stderr, "", "the hooks spoke in git's output");
     assert!(!env.repo.join("pkg").exists(), "pkg/__pycache__ stayed: `import pkg` finds a namespace package");
 }
+
+#[test]
+fn a_source_that_resolves_through_a_folder_link_git_re_points_is_not_served_old_code() {
+    let python = python::default();
+    let env = env_with(python);
+    env.write("a/x.py", "x = 1\n");
+    env.write("b/x.py", "x = 2\n");
+    age(&env, "a/x.py");
+    let a_time = std::fs::metadata(env.repo.join("a/x.py")).unwrap().modified().unwrap();
+    std::fs::File::options().write(true).open(env.repo.join("b/x.py")).unwrap().set_modified(a_time).unwrap();
+    std::os::unix::fs::symlink("a", env.repo.join("current")).unwrap();
+    std::fs::create_dir_all(env.repo.join("pkg")).unwrap();
+    std::os::unix::fs::symlink("../current/x.py", env.repo.join("pkg/m.py")).unwrap();
+    env.commit_all("pkg/m.py resolves through the folder link `current`");
+    env.git(&["switch", "-q", "-c", "other"]);
+    std::fs::remove_file(env.repo.join("current")).unwrap();
+    std::os::unix::fs::symlink("b", env.repo.join("current")).unwrap();
+    env.commit_all("current points at b");
+    env.git(&["switch", "-q", "main"]);
+    // Past the second a record's window reaches back: only the link changes.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    env.run(&["install"]).expect_code(0);
+    // The hooks' record is made; then Python compiles through the links.
+    env.git_status(&["switch", "-q", "other"]);
+    env.git_status(&["switch", "-q", "main"]);
+    std::fs::remove_dir_all(env.repo.join("pkg/__pycache__")).ok();
+    assert_eq!(env.python(python, &["-m", "compileall", "-q", "pkg"]).code, 0);
+    env.git_status(&["switch", "-q", "other"]);
+    let run = env.python(python, &["-c", "import pkg.m; print(pkg.m.x)"]);
+    assert_eq!(run.stdout.trim(), "2", "Python ran the old target's code after the switch\n{}", run.stderr);
+    let check = env.run(&["check", "--select", "stale-bytecode"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}

@@ -856,10 +856,14 @@ fn options_name_paths(what: &What) -> bool {
 
 /// True when the index holds a tracked source git wrote or refreshed since
 /// `since` (a second early: see [`rebuild::reconcile_targets`]).
+/// Did git write a source since the record, or a symbolic link (a source may
+/// resolve through it: see [`rebuild::reconcile_targets`])?
 fn written_since(index: &Index, since: i64) -> bool {
-    index
-        .entries()
-        .any(|entry| entry.stage == 0 && entry.changed + 1_000_000_000 >= since && rebuild::is_source(entry.path))
+    index.entries().any(|entry| {
+        entry.stage == 0
+            && entry.changed + 1_000_000_000 >= since
+            && (rebuild::is_source(entry.path) || entry.mode == rebuild::SYMLINK_MODE)
+    })
 }
 
 fn paths_of(what: &What) -> &[PathBuf] {
