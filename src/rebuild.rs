@@ -768,6 +768,11 @@ fn unplaced_position(settings: &Settings, source: &Path) -> (u32, u32) {
 /// Carries out a plan: removals first, then the pools, one interpreter after another.
 pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> Report {
     let roots = settings.roots();
+    if let Some(git_dir) = &settings.git_dir
+        && !plan.jobs.is_empty()
+    {
+        crate::safe_fs::clear_staging(git_dir, &staging_dir(git_dir));
+    }
     let keep = |path: &Path| plan.keep.contains(path);
     let mut report =
         Report { removed: sweep::remove(plan.removals, &roots, &keep), failures: plan.refused, ..Report::default() };

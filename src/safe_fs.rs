@@ -577,6 +577,29 @@ impl Staged {
     }
 }
 
+/// Removes what writers that are gone left in the staging folder `staging`
+/// (below the trusted `root`): a `kill -9` of a rebuild leaves its workers'
+/// files there. A name ends in the staging process's id and six digits.
+pub fn clear_staging(root: &Path, staging: &Path) {
+    let Ok(dir) = Dir::open_beneath(root, staging) else { return };
+    for (name, kind) in dir.entries().unwrap_or_default() {
+        let bytes = name.as_bytes();
+        let digits = bytes.iter().rev().take_while(|byte| byte.is_ascii_digit()).count();
+        let Some(pid) = (digits > 6 && bytes.len() > digits && bytes[bytes.len() - digits - 1] == b'.')
+            .then(|| std::str::from_utf8(&bytes[bytes.len() - digits..bytes.len() - 6]).ok())
+            .flatten()
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            continue;
+        };
+        let gone = matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH));
+        if gone && kind == Kind::File {
+            let _ = dir.remove_file(&name);
+        }
+    }
+}
+
 /// Copies the regular file `from` of the folder `source` to `name` in the
 /// folder `target`, under a temporary name first, keeping its permissions.
 fn copy_into(source: &Dir, from: &OsStr, target: &Dir, name: &OsStr) -> std::io::Result<()> {
@@ -584,7 +607,8 @@ fn copy_into(source: &Dir, from: &OsStr, target: &Dir, name: &OsStr) -> std::io:
     let mut input = source.open_file(from)?;
     let mode = input.metadata()?.permissions().mode();
     let mut temporary = name.to_os_string();
-    temporary.push(format!(".{}copy", std::process::id()));
+    // Digits, as every temporary name: `clean` knows what a kill leaves.
+    temporary.push(format!(".{}999999", std::process::id()));
     let copied = target.create_file(&temporary).and_then(|mut output| {
         std::io::copy(&mut input, &mut output)?;
         output.set_permissions(std::fs::Permissions::from_mode(mode & 0o777))

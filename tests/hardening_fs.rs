@@ -483,3 +483,23 @@ fn a_sweep_never_removes_the_folder_the_user_is_in() {
     assert!(!pkg.join("__pycache__").exists(), "the deleted package's caches stayed");
     assert_eq!(env.git_nowait_in(&pkg, &["status", "--porcelain"]).code, 0);
 }
+
+#[test]
+fn a_rebuild_clears_what_killed_writers_left_in_the_staging_folder() {
+    let env = env_with_python();
+    env.write("m.py", "X = 1\n");
+    env.commit_all("m");
+    let staging = env.repo.join(".git/pycache-guard/staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let exited = std::process::Command::new("true").spawn().unwrap();
+    let dead = exited.id();
+    let mut exited = exited;
+    exited.wait().unwrap();
+    let left = staging.join(format!("m.cpython-311.pyc.{dead}000000"));
+    let live = staging.join(format!("m.cpython-311.pyc.{}000001", std::process::id()));
+    std::fs::write(&left, "what a kill -9 left").unwrap();
+    std::fs::write(&live, "a writer still at work").unwrap();
+    env.run(&["rebuild", "--all"]).expect_code(0);
+    assert!(!left.exists(), "a dead writer's staged file stayed");
+    assert!(live.exists(), "a live writer's staged file was removed");
+}
