@@ -332,12 +332,10 @@ pub fn settle_racy(
     rewritten.extend_from_slice(&data[HEADER_LEN..]);
     let permissions = file.metadata()?.permissions();
     let staged = crate::safe_fs::Staged::prepare(roots, cache, 0).map_err(std::io::Error::other)?;
-    let written = fs_err::OpenOptions::new().write(true).create_new(true).open(staged.temporary_path()).and_then(
-        |mut temporary| {
-            std::io::Write::write_all(&mut temporary, &rewritten)?;
-            temporary.set_permissions(permissions)
-        },
-    );
+    let written = staged.create(0o600).and_then(|mut temporary| {
+        std::io::Write::write_all(&mut temporary, &rewritten)?;
+        temporary.set_permissions(permissions)
+    });
     if let Err(error) = written {
         staged.discard();
         return Err(error);

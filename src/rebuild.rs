@@ -742,7 +742,7 @@ pub struct Report {
 /// The worker's request for `job`, writing to a temporary name in a verified folder.
 fn stage<'j>(job: &'j Job, roots: &Roots, unique: usize) -> Result<(&'j Job, Task, Option<Staged>), SafeError> {
     let Op::Compile { cfile, optimize, mode } = &job.task.op else { return Ok((job, job.task.clone(), None)) };
-    let staged = Staged::prepare(roots, cfile, unique)?;
+    let staged = Staged::prepare_for_worker(roots, cfile, unique)?;
     let op = Op::Compile { cfile: staged.temporary_path(), optimize: *optimize, mode: *mode };
     Ok((job, Task { source: job.task.source.clone(), op }, Some(staged)))
 }

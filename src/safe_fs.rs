@@ -243,8 +243,13 @@ impl Dir {
     /// Creates the new file `name` for writing (never an existing file, never
     /// through a link), readable by its owner only.
     pub fn create_file(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
+        self.create_file_with_mode(name, 0o600)
+    }
+
+    /// [`Dir::create_file`] with `mode` (less the umask, as `open` does).
+    pub fn create_file_with_mode(&self, name: &OsStr, mode: u32) -> std::io::Result<std::fs::File> {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(0o600))?;
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(mode))?;
         Ok(std::fs::File::from(fd))
     }
 
@@ -477,9 +482,27 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Creates (or verifies) the folder of `target` below its root and picks a
-    /// temporary name for it. `unique` tells apart files staged by one process.
+    /// For a file this process writes ([`Staged::create`]): the temporary
+    /// file is created in the verified target folder itself, through its
+    /// descriptor, so no link swapped in on the way can lead the write.
     pub fn prepare(roots: &Roots, target: &Path, unique: usize) -> Result<Staged, SafeError> {
+        Staged::prepare_in(roots, target, unique, None)
+    }
+
+    /// For a file another process writes by path (a compile worker): staged
+    /// in the staging folder of `roots` when it has one. Creates (or
+    /// verifies) the folder of `target` below its root and picks a temporary
+    /// name. `unique` tells apart files staged by one process.
+    pub fn prepare_for_worker(roots: &Roots, target: &Path, unique: usize) -> Result<Staged, SafeError> {
+        Staged::prepare_in(roots, target, unique, roots.staging.as_ref())
+    }
+
+    fn prepare_in(
+        roots: &Roots,
+        target: &Path,
+        unique: usize,
+        staging: Option<&(PathBuf, PathBuf)>,
+    ) -> Result<Staged, SafeError> {
         let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
             return Err(SafeError::Outside(target.to_path_buf()));
         };
@@ -488,7 +511,7 @@ impl Staged {
         if dir.kind_of(name).is_some_and(|kind| kind != Kind::File) {
             return Err(SafeError::Io(target.to_path_buf(), not_regular()));
         }
-        if let Some((staging_root, staging)) = &roots.staging {
+        if let Some((staging_root, staging)) = staging {
             Dir::create_beneath(staging_root, staging)?;
         }
         // `<name>.<digits>` is what an interrupted atomic write leaves, so a
@@ -500,7 +523,7 @@ impl Staged {
             root: root.to_path_buf(),
             dir: parent.to_path_buf(),
             identity,
-            staging: roots.staging.clone(),
+            staging: staging.cloned(),
             temporary,
             name: name.to_os_string(),
         })
@@ -512,6 +535,14 @@ impl Staged {
             Some((_, staging)) => staging.join(&self.temporary),
             None => self.dir.join(&self.temporary),
         }
+    }
+
+    /// Creates the temporary file for this process to write, in the target
+    /// folder reached again from its root (and still the one verified), with
+    /// `mode` less the umask.
+    pub fn create(&self, mode: u32) -> std::io::Result<std::fs::File> {
+        let dir = self.reopen().map_err(std::io::Error::other)?;
+        dir.create_file_with_mode(&self.temporary, mode)
     }
 
     /// The folder the file goes to.

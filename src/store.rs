@@ -55,7 +55,6 @@
 //! store is measured only after a rebuild added entries, that is after an
 //! interpreter ran anyway.
 
-use fs_err::os::unix::fs::OpenOptionsExt as _;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -443,11 +442,8 @@ pub fn restore(store: &Store, roots: &Roots, request: &Request<'_>, unique: usiz
     let key = Key::new(info, request.optimize, request.source, &snapshot.bytes);
     let Some(body) = store.lookup(&key, info.magic) else { return Ok(Restored::Missing(key, snapshot)) };
     let staged = Staged::prepare(roots, request.cfile, unique)?;
-    let written = fs_err::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(snapshot.mode & 0o666)
-        .open(staged.temporary_path())
+    let written = staged
+        .create(snapshot.mode & 0o666)
         .and_then(|mut file| file.write_all(&header).and_then(|()| file.write_all(&body)));
     match written {
         // A source written since its snapshot (git's next command, while a
