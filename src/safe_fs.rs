@@ -457,19 +457,20 @@ impl Opener {
     }
 }
 
-/// A file that another process (a compile worker) or this one writes under
-/// a temporary name, then renames into a verified folder.
+/// A file written under a temporary name, then moved into a verified folder.
 ///
-/// The writer works by path, so the temporary file is not put beside its
-/// target: a folder on the way could be swapped for a link while a compile
-/// runs (a second checkout, where the package became a committed link), and
-/// the write would land wherever the link leads. With [`Roots::staging_in`]
-/// it is written in a folder of our own below the repository folder, and
-/// [`Staged::commit`] moves it into the target folder reached again from the
-/// root, only if that folder is still the one verified before the write
-/// (renamed across folders, or copied through the verified folder when the
-/// two lie on different file systems). Without a staging folder the file is
-/// staged beside its target.
+/// This process writes its own files ([`Staged::prepare`]) beside the
+/// target, created through the verified folder's descriptor
+/// ([`Staged::create`]). A compile worker writes by path, so its file
+/// ([`Staged::prepare_for_worker`]) is not put beside the target: a folder on
+/// the way could be swapped for a link while a compile runs (a second
+/// checkout, where the package became a committed link), and the write would
+/// land wherever the link leads. With [`Roots::staging_in`] it is written in a
+/// folder of our own below the repository folder, and [`Staged::commit`]
+/// moves it into the target folder reached again from the root, only if that
+/// folder is still the one verified before the write (renamed across
+/// folders, or copied through the verified folder when the two lie on
+/// different file systems).
 #[derive(Debug)]
 pub struct Staged {
     root: PathBuf,
