@@ -25,7 +25,8 @@ pub enum HookType {
     PostCommit,
     /// After `git am` applies a patch.
     PostApplypatch,
-    /// After a ref update: `git reset`, `git stash`, a branch moved under us.
+    /// After a ref update. No longer installed (see [`HookType::RETIRED`]);
+    /// an older install's shim still calls it.
     ReferenceTransaction,
     /// After git wrote the index and the work tree: `git stash apply`, `--autostash`.
     PostIndexChange,
@@ -44,6 +45,29 @@ impl HookType {
         HookType::ReferenceTransaction,
         HookType::PostIndexChange,
     ];
+
+    /// The hooks `install` puts in place, in its order: all but the retired.
+    pub const INSTALLED: [HookType; 8] = [
+        HookType::PreCommit,
+        HookType::PreMergeCommit,
+        HookType::PostCheckout,
+        HookType::PostMerge,
+        HookType::PostRewrite,
+        HookType::PostCommit,
+        HookType::PostApplypatch,
+        HookType::PostIndexChange,
+    ];
+
+    /// Hooks an older version installed and this one removes on `install`
+    /// and `uninstall`. `reference-transaction`: every command whose work-tree
+    /// change it heard also fires `post-index-change`, `post-checkout`,
+    /// `post-merge`, `post-commit` or `post-rewrite` (the whole suite, the 35
+    /// sequences of `tests/git_sequences.rs` under every set-up included,
+    /// passes with its shim reduced to `exit 0`), while git starts it for
+    /// every phase of every ref update: eight `sh` starts per branch
+    /// checkout, two per fetch or tag. A shim of it left by an older install
+    /// still works until `install` removes it.
+    pub const RETIRED: [HookType; 1] = [HookType::ReferenceTransaction];
 
     /// git's name for the hook.
     pub fn name(self) -> &'static str {
@@ -101,6 +125,13 @@ mod tests {
         }
         for other in ["pre-push", "post-receive", "Post-Checkout", ""] {
             assert_eq!(HookType::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn every_hook_is_installed_or_retired_and_never_both() {
+        for hook in HookType::ALL {
+            assert!(HookType::INSTALLED.contains(&hook) != HookType::RETIRED.contains(&hook), "{hook}");
         }
     }
 

@@ -18,11 +18,13 @@ pub struct Shim {
     template: &'static str,
 }
 
-/// Every hook pycache-guard serves, with its shim: the commit guard
+/// Every hook pycache-guard installs, with its shim: the commit guard
 /// (`pre-commit`, and `pre-merge-commit` for the commit a merge makes), and
-/// every hook git runs after a command that can rewrite files, so that the
-/// caches are reconciled whatever the command (see [`crate::record`]).
-pub const SHIMS: [Shim; 9] = [
+/// the hooks git runs after a command that can rewrite files, so that the
+/// caches are reconciled whatever the command (see [`crate::record`]). The
+/// retired hooks ([`HookType::RETIRED`](crate::hook_type::HookType::RETIRED))
+/// have no shim: `install` and `uninstall` remove ours under their names.
+pub const SHIMS: [Shim; 8] = [
     Shim { name: "pre-commit", template: include_str!("../hooks/pre-commit") },
     Shim { name: "pre-merge-commit", template: include_str!("../hooks/pre-merge-commit") },
     Shim { name: "post-checkout", template: include_str!("../hooks/post-checkout") },
@@ -30,15 +32,14 @@ pub const SHIMS: [Shim; 9] = [
     Shim { name: "post-rewrite", template: include_str!("../hooks/post-rewrite") },
     Shim { name: "post-commit", template: include_str!("../hooks/post-commit") },
     Shim { name: "post-applypatch", template: include_str!("../hooks/post-applypatch") },
-    Shim { name: "reference-transaction", template: include_str!("../hooks/reference-transaction") },
     Shim { name: "post-index-change", template: include_str!("../hooks/post-index-change") },
 ];
 
 #[cfg(test)]
 #[test]
-fn there_is_one_shim_per_hook_type_in_its_order() {
+fn there_is_one_shim_per_installed_hook_type_in_its_order() {
     let names: Vec<&str> = SHIMS.iter().map(|shim| shim.name).collect();
-    let hooks: Vec<&str> = crate::hook_type::HookType::ALL.iter().map(|hook| hook.name()).collect();
+    let hooks: Vec<&str> = crate::hook_type::HookType::INSTALLED.iter().map(|hook| hook.name()).collect();
     assert_eq!(names, hooks);
 }
 

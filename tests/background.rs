@@ -326,10 +326,10 @@ fn walkdir(dir: &Path) -> Vec<String> {
     found
 }
 
-/// One checkout fires `post-index-change`, `reference-transaction` and
-/// `post-checkout`. The first does the work and moves the record on with
-/// the index it read; the other two find that very index and hand nothing
-/// more to the background: one rebuild per checkout, not three.
+/// One checkout fires `post-index-change` and `post-checkout`. The first
+/// does the work and moves the record on with the index it read; the second
+/// finds that very index and hands nothing more to the background: one
+/// rebuild per checkout, not two.
 #[test]
 fn the_later_hooks_of_one_checkout_find_its_work_done() {
     let env = world();

@@ -26,7 +26,7 @@
 //! every commit). All 35 sequences run under each manager (about two minutes
 //! each on two cores, most of it the managers' own start-up): the post-* part
 //! is nearly all of them, and the rest cost little. Managers install no
-//! `reference-transaction`, `post-index-change` or `post-applypatch` hook, so
+//! `post-index-change` or `post-applypatch` hook, so
 //! the sequences that only those hear are judged after what the README says
 //! catches them: `NEXT_HOOK_UNDER_MANAGERS` after the user's next commit,
 //! `REBUILD_UNDER_MANAGERS` after `pycache-guard rebuild`.
@@ -297,8 +297,7 @@ fn run_matrix(world: &World, sequences: &[Sequence]) {
 }
 
 /// The sequences whose last git command no hook a manager installs hears
-/// (git fires only `reference-transaction`, `post-index-change` or
-/// `post-applypatch` for them, which pre-commit and prek cannot install), but
+/// (git fires only `post-index-change` or `post-applypatch` for them, which pre-commit and prek cannot install), but
 /// which leave what they wrote in the index or a commit: the next hook that
 /// fires reconciles them from the record. The README's table lists them.
 const NEXT_HOOK_UNDER_MANAGERS: [&str; 7] = [

@@ -336,70 +336,67 @@ fn check_reports_the_hooks_missing_where_git_cannot_run_them() {
     assert!(found[0].contains("`core.hooksPath` is `.`"), "{found:?}");
 }
 
-/// Replaces the binary the `reference-transaction` shim starts with a script
-/// that notes its arguments, and gives the file it notes them in.
-fn note_reference_transaction_runs(env: &TestEnv) -> std::path::PathBuf {
-    let noted = env.root().join("reference-transaction-runs");
-    let recorder = env.root().join("recorder");
-    let recorded = format!("#!/bin/sh\necho \"$*\" >> '{0}'\ncat > '{0}.stdin'\n", noted.display());
-    std::fs::write(&recorder, recorded).unwrap();
-    std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let shim = hooks(env).join("reference-transaction");
-    let content = std::fs::read_to_string(&shim).unwrap();
-    let exe = format!("exe='{}'", common::binary().canonicalize().unwrap().display());
-    assert!(content.contains(&exe), "{content}");
-    std::fs::write(&shim, content.replace(&exe, &format!("exe='{}'", recorder.display()))).unwrap();
-    noted
+/// What an install of an older version left for `reference-transaction`:
+/// its shim, starting this binary.
+fn old_reference_transaction_shim() -> String {
+    format!(
+        "#!/bin/sh\n# pycache-guard-shim v1: reference-transaction\nexe='{}'\nprintf '' | \"$exe\" hook reference-transaction \"$@\"\n",
+        common::binary().canonicalize().unwrap().display()
+    )
 }
 
 #[test]
-fn reference_transaction_starts_the_binary_only_when_a_commit_moves() {
+fn install_retires_an_older_reference_transaction_shim_and_restores_the_hook_it_chained() {
     let env = TestEnv::new();
     env.write("m.py", "x = 1\n");
     env.commit_all("one");
-    env.git(&["branch", "other"]);
+    let shim = hooks(&env).join("reference-transaction");
+    let chained = hooks(&env).join("reference-transaction.pre-pycache-guard");
+    // Alone: the shim goes.
+    std::fs::create_dir_all(hooks(&env)).unwrap();
+    std::fs::write(&shim, old_reference_transaction_shim()).unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = env.run(&["install"]).expect_code(0);
+    assert!(
+        run.stderr.contains("removed the reference-transaction hook an older pycache-guard installed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!shim.exists(), "the old reference-transaction shim is still there");
+    // Chaining the user's own hook: the user's hook is back, byte for byte, with its mode.
+    let users = "#!/bin/sh\necho the user's own hook\n";
+    std::fs::write(&chained, users).unwrap();
+    std::fs::set_permissions(&chained, std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::write(&shim, old_reference_transaction_shim()).unwrap();
+    let run = env.run(&["install"]).expect_code(0);
+    assert!(run.stderr.contains("restored the one it chained"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&shim).unwrap(), users);
+    assert_eq!(std::fs::metadata(&shim).unwrap().permissions().mode() & 0o777, 0o750);
+    assert!(!chained.exists());
+    // A hook that is not ours is left alone by `install` and `uninstall`.
     env.run(&["install"]).expect_code(0);
-    let noted = note_reference_transaction_runs(&env);
-    let runs = || std::fs::read_to_string(&noted).unwrap_or_default();
-    // Switching to a branch only points HEAD at it (`ref:refs/heads/other`):
-    // post-index-change and post-checkout hear the work tree git wrote.
-    env.git(&["checkout", "-q", "other"]);
-    assert_eq!(runs(), "", "a branch checkout started pycache-guard from reference-transaction");
-    // A detached checkout moves HEAD to a commit; a reset moves the branch.
-    env.git(&["checkout", "-q", "--detach", "HEAD"]);
-    assert_eq!(runs().lines().count(), 1, "{}", runs());
-    env.git(&["checkout", "-q", "other"]);
-    env.git(&["commit", "-q", "--allow-empty", "-m", "two"]);
-    assert!(runs().lines().count() >= 2, "a commit moved the branch: {}", runs());
-    assert!(runs().lines().all(|line| line == "hook reference-transaction committed"), "{}", runs());
+    env.run(&["uninstall"]).expect_code(0);
+    assert_eq!(std::fs::read_to_string(&shim).unwrap(), users);
+    // `uninstall` removes an old shim too.
+    std::fs::write(&shim, old_reference_transaction_shim()).unwrap();
+    env.run(&["uninstall"]).expect_code(0);
+    assert!(!shim.exists(), "uninstall left the old reference-transaction shim");
 }
 
 #[test]
-fn reference_transaction_hears_a_branch_among_many_tags() {
+fn an_older_reference_transaction_shim_still_runs_and_exits_0() {
     let env = TestEnv::new();
     env.write("m.py", "x = 1\n");
     env.commit_all("one");
     env.run(&["install"]).expect_code(0);
-    let noted = note_reference_transaction_runs(&env);
-    let head = env.git(&["rev-parse", "HEAD"]).stdout.trim().to_string();
-    let zero = "0".repeat(40);
-    // A fetch of many tags that also moves a branch: past the lines the
-    // shell reads itself, the rest is filtered in one go.
-    let mut input: String = (0..500).map(|n| format!("{zero} {head} refs/tags/t{n}\n")).collect();
-    input.push_str(&format!("{zero} {head} refs/heads/fetched\n"));
-    let mut shim = std::process::Command::new("sh")
-        .arg(hooks(&env).join("reference-transaction"))
-        .arg("committed")
-        .current_dir(&env.repo)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut shim.stdin.take().unwrap(), input.as_bytes()).unwrap();
-    assert!(shim.wait().unwrap().success());
-    let runs = std::fs::read_to_string(&noted).unwrap_or_default();
-    assert_eq!(runs, "hook reference-transaction committed\n");
-    let passed = std::fs::read_to_string(noted.with_extension("stdin")).unwrap();
-    assert_eq!(passed.trim(), format!("{zero} {head} refs/heads/fetched"), "{passed}");
+    let shim = hooks(&env).join("reference-transaction");
+    std::fs::write(&shim, old_reference_transaction_shim()).unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Until `install` runs again, git keeps starting it on every ref update.
+    let run = env.git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    assert_eq!(run.stderr, "", "{}", run.stderr);
+    let run = env.git(&["tag", "t"]);
+    assert_eq!(run.stderr, "", "{}", run.stderr);
 }
 
 #[test]
@@ -421,15 +418,20 @@ fn install_never_overwrites_hooks_the_repository_tracks_without_force() {
 fn the_shims_never_run_a_tool_the_repository_commits() {
     let env = TestEnv::new();
     let marker = env.root().join("ran");
-    for tool in ["cat", "grep"] {
-        let fake = env.write(format!("bin/{tool}"), format!("#!/bin/sh\necho {tool} >> '{}'\n", marker.display()));
+    let tools =
+        ["cat", "grep", "sed", "awk", "tr", "head", "dirname", "basename", "readlink", "env", "printf", "test", "["];
+    for tool in tools {
+        let fake = env.write(format!("bin/{tool}"), format!("#!/bin/sh\necho '{tool}' >> '{}'\n", marker.display()));
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     env.write("m.py", "x = 1\n");
-    env.commit_all("a committed bin/ with cat and grep");
-    // A hook kept from before makes reference-transaction read all its input.
-    let kept = env.write(".git/hooks/reference-transaction", "#!/bin/sh\nwhile read -r line; do :; done\n");
-    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.commit_all("a committed bin/ with the usual tools");
+    env.git(&["branch", "other"]);
+    // A hook kept from before, which every shim runs first.
+    for name in ["post-checkout", "post-rewrite", "post-index-change"] {
+        let kept = env.write(format!(".git/hooks/{name}"), "#!/bin/sh\nwhile read -r line; do :; done\n");
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     env.run(&["install"]).expect_code(0);
     // `bin` first on PATH, as `direnv`'s `PATH_add bin` does.
     let path = format!("{}:{}", env.repo.join("bin").display(), std::env::var("PATH").unwrap());
@@ -444,11 +446,14 @@ fn the_shims_never_run_a_tool_the_repository_commits() {
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
         assert!(child.wait().unwrap().success(), "git {args:?} failed");
     };
+    env.write("m.py", "x = 2\n");
+    git(&["commit", "-q", "-a", "-m", "two"], "");
     git(&["commit", "-q", "--amend", "-m", "amended"], "");
     let tags: String = (0..70).map(|n| format!("create refs/tags/t{n} HEAD\n")).collect();
     git(&["update-ref", "--stdin"], &tags);
-    std::fs::remove_file(kept.with_file_name("reference-transaction.pre-pycache-guard")).unwrap();
-    git(&["update-ref", "--stdin"], &tags.replace("refs/tags/t", "refs/tags/u"));
+    git(&["checkout", "-q", "other"], "");
+    git(&["merge", "-q", "--no-edit", "main"], "");
+    git(&["reset", "-q", "--hard", "HEAD~0"], "");
     env.wait_in(&env.repo);
     assert!(!marker.exists(), "a shim ran the repository's {}", std::fs::read_to_string(&marker).unwrap_or_default());
 }

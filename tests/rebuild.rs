@@ -184,7 +184,7 @@ fn rebase_and_amend_rebuild_through_post_rewrite() {
     env.run(&["rebuild", "--all"]).expect_code(0);
     // A rebase that only post-rewrite sees: the merge backend without post-checkout
     // (nor the hooks that hear its steps).
-    for hook in ["post-checkout", "post-commit", "reference-transaction", "post-index-change"] {
+    for hook in ["post-checkout", "post-commit", "post-index-change"] {
         std::fs::remove_file(env.repo.join(".git/hooks").join(hook)).unwrap();
     }
     env.git(&["rebase", "-q", "main"]);

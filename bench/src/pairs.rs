@@ -333,9 +333,9 @@ pub fn clean(bench: &Bench) -> Result<(Row, Row)> {
 
 /// Everyday git commands with the hooks installed against the same commands
 /// without them (`core.hooksPath` at an empty folder), in one repository:
-/// `git commit` of one edited module (pre-commit guard, post-commit,
-/// reference-transaction), `git fetch` of a new upstream commit
-/// (reference-transaction, which exits in the shim), and `git status` after a
+/// `git commit` of one edited module (pre-commit guard, post-commit, the
+/// post-index-change shim), `git fetch` of a new upstream commit (no hook of
+/// ours runs), and `git status` after a
 /// source was rewritten unchanged, so that git refreshes and writes its index
 /// (post-index-change, which exits in the shim: git updated no work tree file).
 pub fn everyday(bench: &Bench) -> Result<Vec<Row>> {

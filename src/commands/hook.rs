@@ -1,9 +1,11 @@
 //! `pycache-guard hook <name>`: what the installed shims call.
 //!
 //! `pre-commit` and `pre-merge-commit` run the commit guard; `post-checkout`,
-//! `post-merge`, `post-rewrite`, `post-commit`, `post-applypatch`,
-//! `reference-transaction` and `post-index-change` reconcile the caches and always exit 0. `PYCACHE_GUARD_SKIP=1`
-//! makes every hook a no-op. Unknown hook names do nothing, so a newer shim
+//! `post-merge`, `post-rewrite`, `post-commit`, `post-applypatch` and
+//! `post-index-change` reconcile the caches and always exit 0, as does
+//! `reference-transaction`, which no install sets up any more but an older
+//! install's shim still calls. `PYCACHE_GUARD_SKIP=1` makes every hook a
+//! no-op. Unknown hook names do nothing, so a newer shim
 //! never breaks git with an older binary.
 
 use anyhow::Result;

@@ -23,8 +23,8 @@ use crate::shim::{self, Installed, Sharing, Shim};
 
 use super::{Context, Refusal};
 
-/// The hooks installed by default: every one we serve.
-pub const INSTALLED_BY_DEFAULT: [HookType; 9] = HookType::ALL;
+/// The hooks installed by default: every one we install.
+pub const INSTALLED_BY_DEFAULT: [HookType; 8] = HookType::INSTALLED;
 
 /// Installs the shims, or explains why it will not.
 pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
@@ -62,6 +62,7 @@ pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
     }
     let sharing = Sharing::parse(repo.config_with_scope("core.sharedRepository")?.map(|(_, value)| value).as_deref());
     install_shims(context, &hooks_dir, &shims, sharing)?;
+    retire_shims(context, &hooks_dir)?;
     if !args.force {
         mention_configured_managers(context, &survey, &workdir);
     }
@@ -129,6 +130,24 @@ fn install_shims(context: &Context, hooks_dir: &Path, shims: &[Shim], sharing: S
                 shim.name,
                 code(kept_as.display())
             )),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the shims of hooks an older version installed and this one no
+/// longer needs, putting back the hooks they chained.
+fn retire_shims(context: &Context, hooks_dir: &Path) -> Result<()> {
+    for hook in HookType::RETIRED {
+        let path = code(hooks_dir.join(hook.name()).display());
+        match shim::uninstall(hooks_dir, hook.name())? {
+            shim::Uninstalled::Removed => context.printer.info(format!(
+                "removed the {hook} hook an older pycache-guard installed (the other hooks hear what it heard): {path}"
+            )),
+            shim::Uninstalled::Restored => context.printer.info(format!(
+                "removed the {hook} hook an older pycache-guard installed, and restored the one it chained: {path}"
+            )),
+            shim::Uninstalled::Foreign | shim::Uninstalled::Absent => {}
         }
     }
     Ok(())

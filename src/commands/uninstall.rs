@@ -4,23 +4,26 @@ use anyhow::Result;
 
 use crate::exit::ExitStatus;
 use crate::git::Repo;
+use crate::hook_type::HookType;
 use crate::output::code;
 use crate::shim::{self, SHIMS, Uninstalled};
 
 use super::Context;
 
-/// Removes every shim of ours, restoring the hooks they chained.
+/// Removes every shim of ours, those of retired hooks included, restoring
+/// the hooks they chained.
 pub fn run(context: &Context) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
     repo.workdir()?;
     let hooks_dir = repo.hooks_dir()?;
     let mut removed = 0;
-    for shim in SHIMS {
-        let hook = code(hooks_dir.join(shim.name).display());
-        match shim::uninstall(&hooks_dir, shim.name)? {
-            Uninstalled::Removed => context.printer.info(format!("removed the {} hook: {hook}", shim.name)),
+    let retired = HookType::RETIRED.map(HookType::name);
+    for name in SHIMS.iter().map(|shim| shim.name).chain(retired) {
+        let hook = code(hooks_dir.join(name).display());
+        match shim::uninstall(&hooks_dir, name)? {
+            Uninstalled::Removed => context.printer.info(format!("removed the {name} hook: {hook}")),
             Uninstalled::Restored => {
-                context.printer.info(format!("removed the {} hook and restored the one it chained: {hook}", shim.name));
+                context.printer.info(format!("removed the {name} hook and restored the one it chained: {hook}"));
             }
             Uninstalled::Foreign => {
                 context.printer.verbose(format!("left {hook} alone: it is not a pycache-guard shim"));

@@ -23,9 +23,10 @@ pub mod snippet;
 /// merge commits `git merge` makes without running `pre-commit`) and the
 /// rebuild events every manager can run (`post-commit` hears cherry-pick,
 /// revert and the commit that ends a conflicted merge; the rest of what our
-/// own shims hear, `reference-transaction` and `post-index-change`, no
-/// manager installs, and the record lets the next hook catch up). pre-commit and prek install only `pre-commit` unless told
-/// otherwise, which is why each is judged on its own.
+/// own shims hear, `post-index-change` and `post-applypatch`, no manager
+/// installs, and the record lets the next hook catch up). pre-commit and
+/// prek install only `pre-commit` unless told otherwise, which is why each is
+/// judged on its own.
 pub const ESSENTIAL_HOOKS: [&str; 6] =
     ["pre-commit", "pre-merge-commit", "post-checkout", "post-merge", "post-rewrite", "post-commit"];
 
