@@ -58,6 +58,10 @@
 //!   record (under the rebuild lock) once nothing lies and the `pending`
 //!   journal holds the rest; every run finishes what the journal holds, so
 //!   the record and the journal together never claim more than was done.
+//! - A hook that finds the lock busy (a background rebuild still at work)
+//!   may not write the record. It leaves the `handled` note ([`Handled`]):
+//!   which record and which index it reconciled, so that the next hook of
+//!   the same git command, finding both unchanged, does not do it again.
 //!   `since` is taken before the index is read, from the clock file times
 //!   come from ([`file_clock_nanos`]), so what git writes during a rebuild is
 //!   seen by the next.
@@ -208,6 +212,65 @@ pub fn store(git_dir: &Path, record: &Record) -> std::io::Result<()> {
     temporary.write_all(&render(record))?;
     temporary.persist(path(git_dir)).map_err(|error| error.error)?;
     Ok(())
+}
+
+/// The first line of every handled note.
+const HANDLED_MAGIC: &str = "pycache-guard handled 1";
+
+/// What a hook that found the rebuild lock busy did, in place of the record
+/// it may not write: from the record made at `since` (reading the index
+/// `record_index`), it brought the caches to the index `index`, removing
+/// every cache that would lie and sweeping what was deleted, and put what is
+/// left to compile in the journal, which the rebuild holding the lock or one
+/// queued behind it finishes. The next hook of the same git command
+/// (`post-checkout` after `post-index-change`) that finds the same record
+/// and the very same index has nothing left to do. Any other record or index
+/// makes the note say nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    /// The `since` of the record that hook trusted.
+    pub since: i64,
+    /// That record's `index`.
+    pub record_index: Option<String>,
+    /// The index that hook read ([`crate::index::Index::identity`]).
+    pub index: String,
+}
+
+fn handled_path(git_dir: &Path) -> PathBuf {
+    crate::state::dir(git_dir).join("handled")
+}
+
+/// Writes the handled note; failing to only makes the next hook do more.
+pub fn store_handled(git_dir: &Path, handled: &Handled) -> std::io::Result<()> {
+    let folder = crate::state::dir(git_dir);
+    fs_err::create_dir_all(&folder)?;
+    let text = format!(
+        "{HANDLED_MAGIC}\n{}\n{}\n{}\n",
+        handled.since,
+        handled.record_index.as_deref().unwrap_or("-"),
+        handled.index
+    );
+    let mut temporary = tempfile::NamedTempFile::new_in(&folder)?;
+    temporary.write_all(text.as_bytes())?;
+    temporary.persist(handled_path(git_dir)).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// True when the handled note is exactly `handled`: a note that is missing,
+/// unreadable or does not parse says nothing.
+pub fn was_handled(git_dir: &Path, handled: &Handled) -> bool {
+    let Ok(data) = crate::state::read(&handled_path(git_dir)) else { return false };
+    let Ok(text) = std::str::from_utf8(&data) else { return false };
+    let mut lines = text.split('\n');
+    let (Some(HANDLED_MAGIC), Some(since), Some(record_index), Some(index), Some(""), None) =
+        (lines.next(), lines.next(), lines.next(), lines.next(), lines.next(), lines.next())
+    else {
+        return false;
+    };
+    since.parse::<i64>().ok() == Some(handled.since)
+        && (record_index == "-" && handled.record_index.is_none()
+            || Some(record_index) == handled.record_index.as_deref())
+        && index == handled.index
 }
 
 /// Nanoseconds since the epoch now.

@@ -1,6 +1,7 @@
 //! What pycache-guard keeps in the repository folder (`.git/pycache-guard/`):
 //! the interpreter cache, the rebuild lock, the journal of rebuilds in
-//! progress (`pending`) and the rebuild log.
+//! progress (`pending`) and the rebuild log. (The record and the handled
+//! note are [`crate::record`]'s, the store [`crate::store`]'s.)
 //!
 //! The lock is an `flock` on `rebuild.lock`. A hook that hands its compiling
 //! to a background rebuild hands the lock over with it: the detached child

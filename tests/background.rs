@@ -347,6 +347,49 @@ fn the_later_hooks_of_one_checkout_find_its_work_done() {
     assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
 }
 
+/// The same while another rebuild holds the lock: `post-index-change` may
+/// not move the record on, so it leaves a note that it reconciled this very
+/// index, and `post-checkout` finds it instead of looking at every cache
+/// again. A checkout made while the lock is held is still right for it.
+#[test]
+fn the_later_hook_of_a_checkout_made_while_a_rebuild_runs_finds_its_work_done() {
+    let env = world();
+    env.run(&["rebuild", "--all", "-q"]).expect_code(0);
+    // This test holding the lock stands for a rebuild still at work.
+    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
+    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
+    lock.lock().unwrap();
+    let before = log(&env).lines().count();
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let during = judge(&env, false);
+    lock.unlock().unwrap();
+    assert_eq!(during.lies, 0, "{}", during.text);
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let log = log(&env);
+    let added: Vec<&str> = log.lines().skip(before).collect();
+    let deferred: Vec<&&str> = added.iter().filter(|line| line.contains("to compile in the background")).collect();
+    assert_eq!(deferred.len(), 1, "one hook hands the checkout to the queue:\n{}", added.join("\n"));
+    assert!(deferred[0].contains("post-index-change:"), "{}", added.join("\n"));
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    // A second checkout under the same held lock reads another index: its hooks do their own work.
+    lock.lock().unwrap();
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "c"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let during = judge(&env, false);
+    lock.unlock().unwrap();
+    assert_eq!(during.lies, 0, "{}", during.text);
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    assert!(
+        !env.repo.join("gone").exists(),
+        "the deleted package's caches stay: {:?}",
+        walkdir(&env.repo.join("gone"))
+    );
+}
+
 #[test]
 fn a_journal_record_no_run_can_finish_does_not_keep_wait_failing() {
     let mut env = TestEnv::new();

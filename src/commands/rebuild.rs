@@ -405,10 +405,17 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
         if let Some(baseline) = &mut baseline
             && journal.is_some()
             && report.removed.errors.is_empty()
-            && !busy
         {
-            baseline.note_outside(repo, &work.targets.compile);
-            baseline.store(repo, began, Vec::new());
+            if busy {
+                // The record belongs to the rebuild holding the lock: a note
+                // tells the next hook of this git command the same.
+                if let Some(handled) = baseline.handled() {
+                    let _ = record::store_handled(repo.git_dir(), &handled);
+                }
+            } else {
+                baseline.note_outside(repo, &work.targets.compile);
+                baseline.store(repo, began, Vec::new());
+            }
         }
         let pending = work.targets.compile.len();
         let lines = deferred_log_lines(&report, options, pending, busy);
@@ -708,6 +715,13 @@ impl Baseline {
         }
     }
 
+    /// What a busy hook that reconciled from this record to the index it
+    /// read leaves for the next ([`record::Handled`]); `None` without a
+    /// trusted record.
+    fn handled(&self) -> Option<record::Handled> {
+        Some(record::Handled { since: self.since?, record_index: self.index.clone(), index: self.read_index.clone() })
+    }
+
     /// Writes the record for `head` as of `began`. Failing to write it only
     /// makes the next run do more.
     fn store(&self, repo: &Repo, began: i64, mut racy: Vec<record::RacyCache>) {
@@ -788,6 +802,21 @@ fn gather(
         && trusted.is_some_and(|(baseline, _)| baseline.index.as_deref() == Some(index.identity()));
     if index_unchanged {
         context.printer.verbose("the index is the very file the record was made from: only deletions are left");
+    }
+    // The lock is busy, so the hook before this one (of the same git command)
+    // could not move the record on; its note says it did this very reconcile.
+    if reconciling_hook
+        && busy
+        && !index_unchanged
+        && pending.is_some()
+        && let Some(handled) = baseline.as_deref().and_then(Baseline::handled)
+        && handled.index == index.identity()
+        && record::was_handled(repo.git_dir(), &handled)
+    {
+        context.printer.verbose(
+            "a hook found the rebuild lock busy and reconciled this very index from this very record: nothing is left",
+        );
+        return Ok(None);
     }
     if let Some((baseline, since)) = trusted
         && reconciling_hook
