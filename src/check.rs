@@ -458,6 +458,8 @@ pub fn check_syntax(
     let settled_before = crate::record::now_nanos() - verdict::SETTLED_NANOS;
     let next = AtomicUsize::new(0);
     let (by_stamp, by_content, parsed) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    // Sources gone since the index listed them: not checked, and not counted.
+    let gone = AtomicUsize::new(0);
     let suspects: Mutex<Vec<(usize, crate::syntax::Problem, Memo)>> = Mutex::new(Vec::new());
     let reused: Mutex<Vec<(usize, verdict::Verdict)>> = Mutex::new(Vec::new());
     let unreadable: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
@@ -533,7 +535,10 @@ pub fn check_syntax(
                         push(&skipped, path, format!("not checked for syntax: {why}"));
                         continue;
                     }
-                    Ok(crate::source::Source::Missing) => continue,
+                    Ok(crate::source::Source::Missing) => {
+                        gone.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     Err(error) => {
                         push(&unreadable, path, error.to_string());
                         continue;
@@ -587,10 +592,18 @@ pub fn check_syntax(
             learn_refusal(learned, memo, problem.line, problem.column, &message);
             run.findings.push(syntax_finding(path, message, problem.line, problem.column));
         }
+        run.checked = judged(&run, gone.into_inner());
         return run;
     }
     confirm(workdir, sources, &suspects, interpreters, timeout, learned, &mut run);
+    run.checked = judged(&run, gone.into_inner());
     run
+}
+
+/// The sources whose syntax was judged: all of them but the ones skipped
+/// (a FIFO, a device), unreadable or gone.
+fn judged(run: &SyntaxRun, gone: usize) -> usize {
+    run.checked.saturating_sub(run.skipped.len() + run.failures.len() + gone)
 }
 
 fn learn_refusal(learned: &verdict::Learned, memo: Memo, line: u32, column: u32, message: &str) {

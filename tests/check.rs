@@ -140,6 +140,23 @@ fn human_report_groups_findings_and_ends_with_a_summary() {
 }
 
 #[test]
+fn the_summary_counts_only_the_sources_whose_syntax_was_judged() {
+    let python = common::require_python!();
+    let env = env_with(python);
+    env.write(".gitignore", "__pycache__/\n*.py[cod]\n*$py.class\n");
+    for name in ["a.py", "b.py", "fifo.py", "gone.py"] {
+        env.write(name, "A = 1\n");
+    }
+    env.commit_all("four sources");
+    // One is a FIFO on disk now, and one is gone: two were judged.
+    std::fs::remove_file(env.repo.join("fifo.py")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(env.repo.join("fifo.py")).status().unwrap().success());
+    std::fs::remove_file(env.repo.join("gone.py")).unwrap();
+    let run = env.run(&["check", "--select", "syntax-error"]);
+    assert!(run.stdout.contains("(2 files checked for syntax)"), "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
 fn clean_repository_passes_with_exit_zero() {
     let python = common::require_python!();
     let env = env_with(python);

@@ -454,6 +454,15 @@ fn location(style: &PathStyle, finding: &Finding) -> String {
     text
 }
 
+/// The word for a severity in counts and in a mixed group.
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
 fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats: bool) {
     let color = context.printer.stdout_color();
     // `-q` prints only errors: the error-severity findings, with their hints, and no summary.
@@ -463,14 +472,32 @@ fn print_human(context: &Context, style: &PathStyle, gathered: &Gathered, stats:
     for id in FindingId::ALL {
         let group: Vec<&Finding> = gathered.findings.iter().filter(|finding| finding.id == id).filter(shown).collect();
         let Some(first) = group.first() else { continue };
-        lines.push(format!(
-            "{}[{id}]: {}",
-            label(first.severity, color),
-            crate::display::count(group.len(), "finding", "findings")
-        ));
+        // A group of mixed severities (a missing ignore rule that lets
+        // bytecode through, and one that is only a note) says so, and each
+        // line below the first names its own.
+        let mixed = group.iter().any(|finding| finding.severity != first.severity);
+        let mut header = crate::display::count(group.len(), "finding", "findings");
+        if mixed {
+            let parts: Vec<String> = [Severity::Error, Severity::Warning, Severity::Info]
+                .into_iter()
+                .filter_map(|severity| {
+                    let n = group.iter().filter(|finding| finding.severity == severity).count();
+                    (n > 0).then(|| {
+                        crate::display::count(n, severity_word(severity), &format!("{}s", severity_word(severity)))
+                    })
+                })
+                .collect();
+            header.push_str(&format!(" ({})", parts.join(", ")));
+        }
+        lines.push(format!("{}[{id}]: {header}", label(first.severity, color)));
         for finding in &group {
             let place = location(style, finding);
             let message = crate::display::sanitize_text(&finding.message);
+            let message = if mixed && finding.severity != first.severity {
+                format!("{}: {message}", severity_word(finding.severity))
+            } else {
+                message
+            };
             lines.push(if place.is_empty() { format!("  {message}") } else { format!("  {place}: {message}") });
         }
         for hint in group_hints(style, id, &group) {
