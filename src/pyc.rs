@@ -437,18 +437,17 @@ impl Observed {
         // importlib stats the source through a final link. A link git
         // re-pointed changed the source without touching either target, so
         // for a link the later of its own change and its target's counts.
-        let source_path = source;
-        let source = fs_err::symlink_metadata(source).ok().and_then(|own| {
+        let seen = fs_err::symlink_metadata(source).ok().and_then(|own| {
             if !own.file_type().is_symlink() {
                 let stat = SourceStat { mtime: python_mtime(own.mtime(), own.mtime_nsec()), size: own.size() };
                 return Some((stat, written_at(&own)));
             }
-            let meta = fs_err::metadata(source_path).ok()?;
+            let meta = fs_err::metadata(source).ok()?;
             let stat = SourceStat { mtime: python_mtime(meta.mtime(), meta.mtime_nsec()), size: meta.size() };
-            let links = links_changed(source_path).unwrap_or_else(|| written_at(&own));
+            let links = links_changed(source).unwrap_or_else(|| written_at(&own));
             Some((stat, written_at(&meta).max(links)))
         });
-        Observed { header, cache_written, source }
+        Observed { header, cache_written, source: seen }
     }
 
     /// The cache's header, when it has one that parses.

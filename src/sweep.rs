@@ -158,8 +158,9 @@ pub fn remove(removals: Vec<Removal>, roots: &Roots, keep: &dyn Fn(&Path) -> boo
         }
     }
     // Deepest first, so that a parent sees its children gone.
+    let in_use = in_use(roots);
     for dir in emptied.into_iter().rev() {
-        prune(&dir, roots, keep, &mut removed);
+        prune(&dir, roots, keep, &in_use, &mut removed);
     }
     removed
 }
@@ -169,8 +170,9 @@ pub fn remove(removals: Vec<Removal>, roots: &Roots, keep: &dyn Fn(&Path) -> boo
 /// what `keep` says (a gitlink's folder) stays.
 pub fn prune_empty(dirs: std::collections::BTreeSet<PathBuf>, roots: &Roots, keep: &dyn Fn(&Path) -> bool) -> Removed {
     let mut removed = Removed::default();
+    let in_use = in_use(roots);
     for dir in dirs.into_iter().rev() {
-        prune(&dir, roots, keep, &mut removed);
+        prune(&dir, roots, keep, &in_use, &mut removed);
     }
     removed
 }
@@ -189,10 +191,10 @@ fn in_use(roots: &Roots) -> Vec<PathBuf> {
 }
 
 /// Removes `dir` and its parents while they are empty, stopping at their
-/// root, at a folder `keep` names, or at one the user is in ([`in_use`]).
-fn prune(dir: &Path, roots: &Roots, keep: &dyn Fn(&Path) -> bool, removed: &mut Removed) {
+/// root, at a folder `keep` names, or at one the user is in (`in_use`, from
+/// [`in_use`]).
+fn prune(dir: &Path, roots: &Roots, keep: &dyn Fn(&Path) -> bool, in_use: &[PathBuf], removed: &mut Removed) {
     let Some(stop) = roots.root_of(dir).map(Path::to_path_buf) else { return };
-    let in_use = in_use(roots);
     let mut current = dir.to_path_buf();
     while current.starts_with(&stop)
         && current != stop
