@@ -260,31 +260,30 @@ pub fn reconcile_targets(
         }
     }
     let git_wrote = written == Written::ByGit;
-    let anything_written = written != Written::Nothing;
-    let written = index.entries().filter(|e| {
-        written != Written::Nothing
-            && e.stage == 0
-            && e.changed + 1_000_000_000 >= since
-            && index::is_file_mode(e.mode)
-            && is_source(e.path)
-            && paths::is_safe_path(e.path)
-    });
-    // After a plain commit the files written since the record are the
-    // user's edits: only a cache that would lie is worth a compile there.
-    for entry in written {
-        candidates.insert(entry.path.to_owned(), git_wrote && entry.changed >= since);
+    // One pass over the index. After a plain commit the files written since
+    // the record are the user's edits: only a cache that would lie is worth
+    // a compile there. A link git wrote may be one a source resolves
+    // through (`pkg/m.py -> ../lib/m.py`, with `lib` re-pointed): every
+    // source that is itself a link is looked at then ([`pyc::Observed`]
+    // counts the links on its way).
+    let (mut link_written, mut link_sources) = (false, Vec::new());
+    if written != Written::Nothing {
+        for entry in index.entries().filter(|e| e.stage == 0) {
+            let recent = entry.changed + 1_000_000_000 >= since;
+            let source = is_source(entry.path) && paths::is_safe_path(entry.path);
+            if entry.mode == SYMLINK_MODE {
+                link_written |= recent;
+                if source {
+                    link_sources.push(entry.path);
+                }
+            } else if recent && source && index::is_file_mode(entry.mode) {
+                candidates.insert(entry.path.to_owned(), git_wrote && entry.changed >= since);
+            }
+        }
     }
-    // A link git wrote may be one a source resolves through (`pkg/m.py ->
-    // ../lib/m.py`, with `lib` re-pointed): every source that is itself a
-    // link is looked at then ([`pyc::Observed`] counts the links on its way).
-    let link_written = anything_written
-        && index.entries().any(|e| e.stage == 0 && e.mode == SYMLINK_MODE && e.changed + 1_000_000_000 >= since);
     if link_written {
-        for entry in index
-            .entries()
-            .filter(|e| e.stage == 0 && e.mode == SYMLINK_MODE && is_source(e.path) && paths::is_safe_path(e.path))
-        {
-            candidates.entry(entry.path.to_owned()).or_insert(git_wrote);
+        for path in link_sources {
+            candidates.entry(path.to_owned()).or_insert(git_wrote);
         }
     }
     for (source, written) in candidates {
