@@ -39,7 +39,7 @@ pub const SHIMS: [Shim; 8] = [
 #[test]
 fn there_is_one_shim_per_installed_hook_type_in_its_order() {
     let names: Vec<&str> = SHIMS.iter().map(|shim| shim.name).collect();
-    let hooks: Vec<&str> = crate::hook_type::HookType::INSTALLED.iter().map(|hook| hook.name()).collect();
+    let hooks: Vec<&str> = crate::hook_type::HookType::installed().map(|hook| hook.name()).collect();
     assert_eq!(names, hooks);
 }
 

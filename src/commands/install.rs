@@ -23,9 +23,6 @@ use crate::shim::{self, Installed, Sharing, Shim};
 
 use super::{Context, Refusal};
 
-/// The hooks installed by default: every one we install.
-pub const INSTALLED_BY_DEFAULT: [HookType; 8] = HookType::INSTALLED;
-
 /// Installs the shims, or explains why it will not.
 pub fn run(context: &Context, args: &InstallArgs) -> Result<ExitStatus> {
     let repo = Repo::discover()?;
@@ -236,17 +233,22 @@ fn on_path(program: &str) -> bool {
 /// The shims to install: those named with `--hook`, or the defaults.
 fn selected_shims(names: &[String]) -> Result<Vec<Shim>> {
     if names.is_empty() {
-        return Ok(INSTALLED_BY_DEFAULT.iter().filter_map(|hook| Shim::named(hook.name())).collect());
+        return Ok(HookType::installed().filter_map(|hook| Shim::named(hook.name())).collect());
     }
     names
         .iter()
         .map(|name| match Shim::named(name) {
-            Some(shim) if HookType::parse(shim.name).is_some_and(|hook| INSTALLED_BY_DEFAULT.contains(&hook)) => {
+            Some(shim)
+                if HookType::parse(shim.name).is_some_and(|hook| HookType::installed().any(|one| one == hook)) =>
+            {
                 Ok(shim)
             }
             _ => Err(Refusal::new(
                 format!("pycache-guard has no `{name}` hook"),
-                format!("choose among {}", INSTALLED_BY_DEFAULT.map(|hook| format!("`--hook {hook}`")).join(", ")),
+                format!(
+                    "choose among {}",
+                    HookType::installed().map(|hook| format!("`--hook {hook}`")).collect::<Vec<_>>().join(", ")
+                ),
             )
             .into()),
         })
