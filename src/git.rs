@@ -138,7 +138,14 @@ impl Repo {
         let dir = std::env::current_dir().unwrap_or_default();
         match git2::Repository::open_from_env() {
             Ok(repo) => {
-                let workdir = repo.workdir().map(canonical);
+                // git reads a relative `GIT_WORK_TREE` from the current
+                // folder (git sets `GIT_WORK_TREE=.` for hooks when the user
+                // set either variable); libgit2 from the repository folder.
+                let from_env = std::env::var_os("GIT_WORK_TREE").filter(|value| !value.is_empty());
+                let workdir = match (repo.workdir(), from_env) {
+                    (Some(_), Some(value)) => Some(canonical(&dir.join(value))),
+                    (found, _) => found.map(canonical),
+                };
                 let (git_dir, common_dir) = (repo.path().to_path_buf(), repo.commondir().to_path_buf());
                 let format = format_from_config(repo.config().ok().as_ref());
                 Ok(Repo {

@@ -307,6 +307,48 @@ fn same_second_same_size_swap_no_longer_runs_stale_code() {
     assert_eq!(scenario(true), "bbb\n", "Python still runs the old code");
 }
 
+/// `git --git-dir=... --work-tree=...` (and the variables, and push-to-deploy,
+/// where receive-pack sets them): git runs the hooks with `GIT_WORK_TREE=.`,
+/// which git reads from the folder it started in. The hooks see the work
+/// tree git wrote, not the repository folder, and the background rebuild
+/// they start finds both again.
+#[test]
+fn hooks_under_git_dir_and_work_tree_variables_see_the_work_tree_git_wrote() {
+    let python = common::require_python!();
+    let mut env = env_with(python);
+    env.extra_env.retain(|(key, _)| key != "PYTHONDONTWRITEBYTECODE");
+    env.write("value.py", "VALUE = 'aaa'\n");
+    env.write("gp/__init__.py", "G = 1\n");
+    env.commit_all("a");
+    env.git(&["checkout", "-q", "-b", "b"]);
+    env.write("value.py", "VALUE = 'bbb'\n");
+    env.git(&["rm", "-q", "-r", "gp"]);
+    env.commit_all("b");
+    env.git(&["checkout", "-q", "main"]);
+    // The same-second, same-size hazard, pinned: a chained hook gives the
+    // file git writes the mtime of the cache Python writes now.
+    let pinned = "1700000000";
+    let touch = env.command_in("touch", &env.repo).args(["-d", &format!("@{pinned}"), "value.py"]).status().unwrap();
+    assert!(touch.success());
+    assert_eq!(env.python(python, &["-c", "import value, gp; print(value.VALUE)"]).stdout, "aaa\n");
+    let hooks = env.repo.join(".git/hooks");
+    std::fs::write(hooks.join("post-checkout"), format!("#!/bin/sh\ntouch -d @{pinned} value.py\n")).unwrap();
+    std::fs::set_permissions(hooks.join("post-checkout"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    env.install_hooks();
+    let git_dir = format!("--git-dir={}", env.repo.join(".git").display());
+    env.git(&[&git_dir, "--work-tree=.", "checkout", "-q", "b"]);
+    assert_eq!(env.python(python, &["-c", "import value; print(value.VALUE)"]).stdout, "bbb\n");
+    let gone = env.python(python, &["-c", "import gp; print(gp)"]);
+    assert_ne!(gone.code, 0, "the deleted package still imports: {}", gone.stdout);
+    // `check` under the same variables judges the work tree too.
+    env.write("__pycache__/gone.cpython-399.pyc", "an orphan");
+    let mut check = env.command_in(common::binary(), &env.repo);
+    check.args(["check", "--select", "orphan-bytecode"]);
+    check.env("GIT_DIR", env.repo.join(".git")).env("GIT_WORK_TREE", ".");
+    let run = Run::from(check.output().unwrap());
+    assert!(run.stdout.contains("gone.cpython-399.pyc"), "{}{}", run.stdout, run.stderr);
+}
+
 #[test]
 fn pycache_prefix_is_written_and_cleaned_in_the_mirror_tree() {
     let python = common::require_python!();

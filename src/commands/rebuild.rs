@@ -955,6 +955,17 @@ fn detach(
     let mut command = std::process::Command::new(std::env::current_exe()?);
     command.arg("-C").arg(workdir).args(&args).env(crate::env::BACKGROUND_CHILD, &options.label);
     command.env_remove(state::LOCK_FD_VARIABLE).env_remove(state::TICKET_FD_VARIABLE);
+    // It starts in the work tree (`-C`): git's variables that name folders,
+    // which git reads from the folder it started in, are handed on absolute.
+    for (variable, absolute) in [
+        ("GIT_DIR", repo.git_dir().to_path_buf()),
+        ("GIT_WORK_TREE", workdir.to_path_buf()),
+        ("GIT_INDEX_FILE", repo.index_path()),
+    ] {
+        if std::env::var_os(variable).is_some_and(|value| !value.is_empty()) {
+            command.env(variable, std::path::absolute(&absolute).unwrap_or(absolute));
+        }
+    }
     if let Some(lock) = &lock {
         command.env(state::LOCK_FD_VARIABLE, lock.hand_over()?.to_string());
     }
