@@ -52,6 +52,17 @@ pub fn git_index_file() -> Option<PathBuf> {
     non_empty("GIT_INDEX_FILE").map(PathBuf::from)
 }
 
+/// `GIT_DIR`: the repository folder, which git reads relative to the folder it started in.
+pub fn git_dir() -> Option<OsString> {
+    non_empty("GIT_DIR")
+}
+
+/// `GIT_WORK_TREE`: the work tree, which git reads relative to the folder it
+/// started in (git sets it to `.` for hooks when the user set either variable).
+pub fn git_work_tree() -> Option<OsString> {
+    non_empty("GIT_WORK_TREE")
+}
+
 /// `GIT_PREFIX`: the user's folder, relative to the work tree, when git runs an alias or a hook.
 pub fn git_prefix() -> Option<OsString> {
     non_empty("GIT_PREFIX")

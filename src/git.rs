@@ -141,7 +141,7 @@ impl Repo {
                 // git reads a relative `GIT_WORK_TREE` from the current
                 // folder (git sets `GIT_WORK_TREE=.` for hooks when the user
                 // set either variable); libgit2 from the repository folder.
-                let from_env = std::env::var_os("GIT_WORK_TREE").filter(|value| !value.is_empty());
+                let from_env = crate::env::git_work_tree();
                 let workdir = match (repo.workdir(), from_env) {
                     (Some(_), Some(value)) => Some(canonical(&dir.join(value))),
                     (found, _) => found.map(canonical),

@@ -957,12 +957,12 @@ fn detach(
     command.env_remove(state::LOCK_FD_VARIABLE).env_remove(state::TICKET_FD_VARIABLE);
     // It starts in the work tree (`-C`): git's variables that name folders,
     // which git reads from the folder it started in, are handed on absolute.
-    for (variable, absolute) in [
-        ("GIT_DIR", repo.git_dir().to_path_buf()),
-        ("GIT_WORK_TREE", workdir.to_path_buf()),
-        ("GIT_INDEX_FILE", repo.index_path()),
+    for (variable, set, absolute) in [
+        ("GIT_DIR", crate::env::git_dir().is_some(), repo.git_dir().to_path_buf()),
+        ("GIT_WORK_TREE", crate::env::git_work_tree().is_some(), workdir.to_path_buf()),
+        ("GIT_INDEX_FILE", crate::env::git_index_file().is_some(), repo.index_path()),
     ] {
-        if std::env::var_os(variable).is_some_and(|value| !value.is_empty()) {
+        if set {
             command.env(variable, std::path::absolute(&absolute).unwrap_or(absolute));
         }
     }
