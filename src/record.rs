@@ -215,17 +215,22 @@ pub fn store(git_dir: &Path, record: &Record) -> std::io::Result<()> {
 }
 
 /// The first line of every handled note.
-const HANDLED_MAGIC: &str = "pycache-guard handled 1";
+const HANDLED_MAGIC: &str = "pycache-guard handled 2";
 
 /// What a hook that found the rebuild lock busy did, in place of the record
 /// it may not write: from the record made at `since` (reading the index
-/// `record_index`), it brought the caches to the index `index`, removing
-/// every cache that would lie and sweeping what was deleted, and put what is
-/// left to compile in the journal, which the rebuild holding the lock or one
-/// queued behind it finishes. The next hook of the same git command
+/// `record_index`), it brought the caches to the index `index`, whose tree
+/// (or, without a valid cache tree, `HEAD`) is `state`, removing every cache
+/// that would lie and sweeping what was deleted, and put what is left to
+/// compile in the journal, which the rebuild holding the lock or one queued
+/// behind it finishes.
+///
+/// Two things follow. The next hook of the same git command
 /// (`post-checkout` after `post-index-change`) that finds the same record
-/// and the very same index has nothing left to do. Any other record or index
-/// makes the note say nothing.
+/// and the very same index has nothing left to do. And while no record newer
+/// than the note exists, the caches may describe `state`, which no record
+/// names (a second checkout while the first one's rebuild runs, then Python
+/// importing there): what was deleted since `state` is swept as well.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handled {
     /// The `since` of the record that hook trusted.
@@ -234,6 +239,18 @@ pub struct Handled {
     pub record_index: Option<String>,
     /// The index that hook read ([`crate::index::Index::identity`]).
     pub index: String,
+    /// The tree that index described, or the commit `HEAD` named.
+    pub state: Option<String>,
+    /// When that hook started, in nanoseconds since the epoch.
+    pub began: i64,
+}
+
+impl Handled {
+    /// True when this note says the hook reconciled from the record made at
+    /// `since` (reading `record_index`) to the index `index`.
+    pub fn covers(&self, since: i64, record_index: Option<&str>, index: &str) -> bool {
+        self.since == since && self.record_index.as_deref() == record_index && self.index == index
+    }
 }
 
 fn handled_path(git_dir: &Path) -> PathBuf {
@@ -245,10 +262,12 @@ pub fn store_handled(git_dir: &Path, handled: &Handled) -> std::io::Result<()> {
     let folder = crate::state::dir(git_dir);
     fs_err::create_dir_all(&folder)?;
     let text = format!(
-        "{HANDLED_MAGIC}\n{}\n{}\n{}\n",
+        "{HANDLED_MAGIC}\n{}\n{}\n{}\n{}\n{}\n",
         handled.since,
         handled.record_index.as_deref().unwrap_or("-"),
-        handled.index
+        handled.index,
+        handled.state.as_deref().unwrap_or("-"),
+        handled.began,
     );
     let mut temporary = tempfile::NamedTempFile::new_in(&folder)?;
     temporary.write_all(text.as_bytes())?;
@@ -256,21 +275,28 @@ pub fn store_handled(git_dir: &Path, handled: &Handled) -> std::io::Result<()> {
     Ok(())
 }
 
-/// True when the handled note is exactly `handled`: a note that is missing,
-/// unreadable or does not parse says nothing.
-pub fn was_handled(git_dir: &Path, handled: &Handled) -> bool {
-    let Ok(data) = crate::state::read(&handled_path(git_dir)) else { return false };
-    let Ok(text) = std::str::from_utf8(&data) else { return false };
+/// The handled note; `None` when it is missing, unreadable or does not
+/// parse (a state that is not an object id counts as none).
+pub fn load_handled(git_dir: &Path) -> Option<Handled> {
+    let data = crate::state::read(&handled_path(git_dir)).ok()?;
+    let text = std::str::from_utf8(&data).ok()?;
     let mut lines = text.split('\n');
-    let (Some(HANDLED_MAGIC), Some(since), Some(record_index), Some(index), Some(""), None) =
-        (lines.next(), lines.next(), lines.next(), lines.next(), lines.next(), lines.next())
+    let (Some(HANDLED_MAGIC), Some(since), Some(record_index), Some(index), Some(state), Some(began), Some(""), None) =
+        (lines.next(), lines.next(), lines.next(), lines.next(), lines.next(), lines.next(), lines.next(), lines.next())
     else {
-        return false;
+        return None;
     };
-    since.parse::<i64>().ok() == Some(handled.since)
-        && (record_index == "-" && handled.record_index.is_none()
-            || Some(record_index) == handled.record_index.as_deref())
-        && index == handled.index
+    let id = |value: &str| {
+        (value != "-" && !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .then(|| value.to_string())
+    };
+    Some(Handled {
+        since: since.parse().ok()?,
+        record_index: (record_index != "-").then(|| record_index.to_string()),
+        index: index.to_string(),
+        state: id(state),
+        began: began.parse().ok()?,
+    })
 }
 
 /// Nanoseconds since the epoch now.

@@ -390,6 +390,35 @@ fn the_later_hook_of_a_checkout_made_while_a_rebuild_runs_finds_its_work_done() 
     );
 }
 
+/// While a rebuild holds the lock, no hook may move the record on: a
+/// checkout to a branch with a package, Python importing it, and a checkout
+/// back to the branch the record names look, to the record, like nothing.
+/// The first hook's note names the state it brought the caches to, so the
+/// package's leftover caches are swept and it no longer imports.
+#[test]
+fn a_package_imported_between_two_checkouts_during_a_rebuild_is_swept() {
+    let env = world();
+    env.git(&["checkout", "-q", "c"]);
+    env.run(&["rebuild", "--all", "-q"]).expect_code(0);
+    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
+    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
+    lock.lock().unwrap();
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "a"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let imported = env.python(python::default(), &["-c", "import gone; print(gone.G)"]);
+    assert_eq!(imported.stdout, "a\n", "{}", imported.stderr);
+    assert!(env.repo.join("gone/__pycache__").exists(), "Python wrote no cache to leave behind");
+    let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "c"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    lock.unlock().unwrap();
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let gone = env.python(python::default(), &["-c", "import gone; print(gone)"]);
+    assert_ne!(gone.code, 0, "the deleted package still imports: {}", gone.stdout);
+    assert!(!env.repo.join("gone").exists(), "left: {:?}", walkdir(&env.repo.join("gone")));
+    let after = judge(&env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+}
+
 #[test]
 fn a_journal_record_no_run_can_finish_does_not_keep_wait_failing() {
     let mut env = TestEnv::new();

@@ -409,7 +409,7 @@ fn start(context: &Context, repo: &Repo, what: &What, options: &Options) -> Resu
             if busy {
                 // The record belongs to the rebuild holding the lock: a note
                 // tells the next hook of this git command the same.
-                if let Some(handled) = baseline.handled() {
+                if let Some(handled) = baseline.handled(began) {
                     let _ = record::store_handled(repo.git_dir(), &handled);
                 }
             } else {
@@ -644,6 +644,25 @@ impl Baseline {
                 return baseline;
             }
         };
+        // A hook that found the lock busy after this record was made may
+        // have brought the caches to a state no record names: what was
+        // deleted since that state is swept too (sweeping a folder whose
+        // sources are all there removes nothing).
+        if let Some(note) = record::load_handled(repo.git_dir())
+            && note.began > found.since
+            && let Some(seen) = note.state
+            && let Some(now) = baseline.tree.clone().or_else(|| head.clone())
+            && seen != now
+            && let Ok(since_seen) = repo.diff_commits(&seen, &now)
+        {
+            let known: std::collections::HashSet<BString> =
+                baseline.changes.iter().map(|change| change.path.clone()).collect();
+            baseline.changes.extend(
+                since_seen
+                    .into_iter()
+                    .filter(|change| change.kind == ChangeKind::Deleted && !known.contains(&change.path)),
+            );
+        }
         baseline.since = Some(found.since);
         baseline.index = found.index;
         // What was compiled outside any tree and has left the index since
@@ -715,11 +734,17 @@ impl Baseline {
         }
     }
 
-    /// What a busy hook that reconciled from this record to the index it
-    /// read leaves for the next ([`record::Handled`]); `None` without a
-    /// trusted record.
-    fn handled(&self) -> Option<record::Handled> {
-        Some(record::Handled { since: self.since?, record_index: self.index.clone(), index: self.read_index.clone() })
+    /// What a busy hook that started at `began` and reconciled from this
+    /// record to the index it read leaves for the next ([`record::Handled`]);
+    /// `None` without a trusted record.
+    fn handled(&self, began: i64) -> Option<record::Handled> {
+        Some(record::Handled {
+            since: self.since?,
+            record_index: self.index.clone(),
+            index: self.read_index.clone(),
+            state: self.tree.clone().or_else(|| self.head.clone()),
+            began,
+        })
     }
 
     /// Writes the record for `head` as of `began`. Failing to write it only
@@ -809,9 +834,9 @@ fn gather(
         && busy
         && !index_unchanged
         && pending.is_some()
-        && let Some(handled) = baseline.as_deref().and_then(Baseline::handled)
-        && handled.index == index.identity()
-        && record::was_handled(repo.git_dir(), &handled)
+        && let Some((baseline, since)) = trusted
+        && record::load_handled(repo.git_dir())
+            .is_some_and(|note| note.covers(since, baseline.index.as_deref(), index.identity()))
     {
         context.printer.verbose(
             "a hook found the rebuild lock busy and reconciled this very index from this very record: nothing is left",
