@@ -241,6 +241,16 @@ fn a_second_checkout_during_a_background_rebuild_ends_right_for_the_second() {
     assert!(log.contains("after the background rebuild already running"), "{log}");
 }
 
+/// Takes the rebuild lock as this test: it stands for a rebuild still at
+/// work (one that takes long), until the test unlocks it.
+fn hold_rebuild_lock(env: &TestEnv) -> std::fs::File {
+    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
 /// The detached rebuilds of this work tree, found by their command lines.
 fn background_pids(env: &TestEnv) -> Vec<i32> {
     let repo = env.repo.to_str().unwrap();
@@ -295,11 +305,7 @@ fn a_killed_background_rebuild_is_finished_by_wait_and_never_lies() {
 #[test]
 fn wait_gives_up_after_its_timeout_while_a_rebuild_holds_the_lock() {
     let env = world();
-    // This test holding the lock stands for a rebuild that takes long.
-    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
-    lock.lock().unwrap();
+    let lock = hold_rebuild_lock(&env);
     let run = env.run(&["wait", "--timeout", "1"]);
     lock.unlock().unwrap();
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -326,6 +332,19 @@ fn walkdir(dir: &Path) -> Vec<String> {
     found
 }
 
+/// After `wait`: of the log lines past the first `before`, exactly one hands
+/// compiling on, `post-index-change`'s, and the caches are complete and true.
+fn only_post_index_change_handed_on(env: &TestEnv, before: usize) {
+    env.run(&["wait", "--timeout", "60"]).expect_code(0);
+    let log = log(env);
+    let added: Vec<&str> = log.lines().skip(before).collect();
+    let deferred: Vec<&&str> = added.iter().filter(|line| line.contains("to compile in the background")).collect();
+    assert_eq!(deferred.len(), 1, "one hook hands the checkout on:\n{}", added.join("\n"));
+    assert!(deferred[0].contains("post-index-change:"), "{}", added.join("\n"));
+    let after = judge(env, false);
+    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+}
+
 /// One checkout fires `post-index-change` and `post-checkout`. The first
 /// does the work and moves the record on with the index it read; the second
 /// finds that very index and hands nothing more to the background: one
@@ -337,14 +356,7 @@ fn the_later_hooks_of_one_checkout_find_its_work_done() {
     let before = log(&env).lines().count();
     let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    env.run(&["wait", "--timeout", "60"]).expect_code(0);
-    let log = log(&env);
-    let added: Vec<&str> = log.lines().skip(before).collect();
-    let deferred: Vec<&&str> = added.iter().filter(|line| line.contains("to compile in the background")).collect();
-    assert_eq!(deferred.len(), 1, "one hook hands the checkout to the background:\n{}", added.join("\n"));
-    assert!(deferred[0].contains("post-index-change:"), "{}", added.join("\n"));
-    let after = judge(&env, false);
-    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    only_post_index_change_handed_on(&env, before);
 }
 
 /// The same while another rebuild holds the lock: `post-index-change` may
@@ -355,24 +367,14 @@ fn the_later_hooks_of_one_checkout_find_its_work_done() {
 fn the_later_hook_of_a_checkout_made_while_a_rebuild_runs_finds_its_work_done() {
     let env = world();
     env.run(&["rebuild", "--all", "-q"]).expect_code(0);
-    // This test holding the lock stands for a rebuild still at work.
-    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
-    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
-    lock.lock().unwrap();
+    let lock = hold_rebuild_lock(&env);
     let before = log(&env).lines().count();
     let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "b"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let during = judge(&env, false);
     lock.unlock().unwrap();
     assert_eq!(during.lies, 0, "{}", during.text);
-    env.run(&["wait", "--timeout", "60"]).expect_code(0);
-    let log = log(&env);
-    let added: Vec<&str> = log.lines().skip(before).collect();
-    let deferred: Vec<&&str> = added.iter().filter(|line| line.contains("to compile in the background")).collect();
-    assert_eq!(deferred.len(), 1, "one hook hands the checkout to the queue:\n{}", added.join("\n"));
-    assert!(deferred[0].contains("post-index-change:"), "{}", added.join("\n"));
-    let after = judge(&env, false);
-    assert_eq!((after.lies, after.missing), (0, 0), "{}", after.text);
+    only_post_index_change_handed_on(&env, before);
     // A second checkout under the same held lock reads another index: its hooks do their own work.
     lock.lock().unwrap();
     let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "c"]);
@@ -400,9 +402,7 @@ fn a_package_imported_between_two_checkouts_during_a_rebuild_is_swept() {
     let env = world();
     env.git(&["checkout", "-q", "c"]);
     env.run(&["rebuild", "--all", "-q"]).expect_code(0);
-    let path = env.repo.join(".git/pycache-guard/rebuild.lock");
-    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&path).unwrap();
-    lock.lock().unwrap();
+    let lock = hold_rebuild_lock(&env);
     let run = env.git_nowait_in(&env.repo, &["checkout", "-q", "a"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let imported = env.python(python::default(), &["-c", "import gone; print(gone.G)"]);
