@@ -251,22 +251,6 @@ fn hold_rebuild_lock(env: &TestEnv) -> std::fs::File {
     lock
 }
 
-/// The detached rebuilds of this work tree, found by their command lines.
-fn background_pids(env: &TestEnv) -> Vec<i32> {
-    let repo = env.repo.to_str().unwrap();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let args: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
-        let named = args.windows(2).any(|pair| pair[0] == b"-C" && pair[1] == repo.as_bytes());
-        if named && args.contains(&&b"rebuild"[..]) && args.contains(&&b"--hook"[..]) {
-            found.push(pid);
-        }
-    }
-    found
-}
-
 #[test]
 fn a_killed_background_rebuild_is_finished_by_wait_and_never_lies() {
     let env = world();
@@ -277,8 +261,8 @@ fn a_killed_background_rebuild_is_finished_by_wait_and_never_lies() {
     // the first is still at work.
     let mut killed = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while killed == 0 || !background_pids(&env).is_empty() {
-        for pid in background_pids(&env) {
+    while killed == 0 || !env.background_rebuilds().is_empty() {
+        for pid in env.background_rebuilds() {
             let status = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status().unwrap();
             killed += usize::from(status.success());
             while Path::new(&format!("/proc/{pid}/cmdline")).exists()

@@ -150,8 +150,11 @@ fn a_fifo_in_the_state_folder_never_hangs_git_or_wait() {
         "rebuild.log",
         "background-warnings",
         "interpreters.json",
+        "handled",
     ];
     for name in names {
+        // The rebuilds the last round's checkouts started write here too.
+        env.wait_for_background_rebuilds_to_exit();
         let state = env.repo.join(".git/pycache-guard");
         let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).unwrap();

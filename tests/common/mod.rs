@@ -154,6 +154,35 @@ impl TestEnv {
         run
     }
 
+    /// The process ids of the detached rebuilds of this work tree, found by
+    /// their command lines (`-C <repo> rebuild --hook`).
+    pub fn background_rebuilds(&self) -> Vec<i32> {
+        let repo = self.repo.to_str().unwrap();
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+            let args: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
+            let named = args.windows(2).any(|pair| pair[0] == b"-C" && pair[1] == repo.as_bytes());
+            if named && args.contains(&&b"rebuild"[..]) && args.contains(&&b"--hook"[..]) {
+                found.push(pid);
+            }
+        }
+        found
+    }
+
+    /// Waits (a minute at most) until no detached rebuild of this work tree
+    /// runs, for a test that replaces the state folder under them.
+    pub fn wait_for_background_rebuilds_to_exit(&self) {
+        for _ in 0..1200 {
+            if self.background_rebuilds().is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("a background rebuild still runs after a minute");
+    }
+
     /// `pycache-guard wait` in `dir`, when a hook of ours has run there (the
     /// repository folder has our state folder). A minute at most: a rebuild
     /// that never ends fails the test that waits for it.
