@@ -448,6 +448,11 @@ pub struct Plan {
     pub keep: std::collections::HashSet<PathBuf>,
     /// What was left alone on purpose, and why (for `-v`).
     pub skipped: Vec<(PathBuf, Skip)>,
+    /// The cache folders of the swept folders (absolute), removed with the
+    /// folders above them if they are empty: a compile killed half way (or
+    /// anything else) can leave an empty `__pycache__`, which makes a
+    /// deleted package import as a namespace package.
+    pub prune: BTreeSet<PathBuf>,
 }
 
 /// Why the plan leaves a target alone.
@@ -647,6 +652,7 @@ fn sweep_removals(targets: &Targets, settings: &Settings, index: &Index, plan: &
             continue;
         }
         plan.removals.extend(sweep::orphans_in(&absolute, &settings.location, &settings.workdir, index));
+        plan.prune.insert(crate::artifact::cache_dir(&absolute, &settings.location));
     }
 }
 
@@ -775,6 +781,8 @@ pub fn execute(plan: Plan, settings: &Settings, on_done: &(dyn Fn() + Sync)) -> 
     let keep = |path: &Path| plan.keep.contains(path);
     let mut report =
         Report { removed: sweep::remove(plan.removals, &roots, &keep), failures: plan.refused, ..Report::default() };
+    let pruned = sweep::prune_empty(plan.prune, &roots, &keep);
+    report.removed.dirs.extend(pruned.dirs);
     let mut compiled_sources = BTreeSet::new();
     let mut syntax: BTreeMap<BString, SyntaxProblem> = BTreeMap::new();
     let mut late_removals = Vec::new();

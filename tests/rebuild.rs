@@ -349,6 +349,33 @@ fn hooks_under_git_dir_and_work_tree_variables_see_the_work_tree_git_wrote() {
     assert!(run.stdout.contains("gone.cpython-399.pyc"), "{}{}", run.stdout, run.stderr);
 }
 
+/// A compile killed after it made a package's `__pycache__` and before it
+/// wrote a cache there (`kill -9` of a background rebuild) leaves the folder
+/// empty. When a checkout then deletes the package, the sweep of its folder
+/// removes the empty cache folder too, and the package no longer imports.
+#[test]
+fn a_sweep_removes_an_empty_cache_folder_a_killed_compile_left() {
+    let python = common::require_python!();
+    let env = env_with(python);
+    env.write("m.py", "M = 1\n");
+    env.commit_all("x");
+    env.git(&["checkout", "-q", "-b", "y"]);
+    env.write("p1/__init__.py", "P = 1\n");
+    env.write("p1/q/__init__.py", "Q = 1\n");
+    env.commit_all("y adds a package");
+    env.install_hooks();
+    env.run(&["rebuild", "--all"]).expect_code(0);
+    // What the killed compile left: the cache folders, without a cache.
+    for folder in ["p1/__pycache__", "p1/q/__pycache__"] {
+        std::fs::remove_dir_all(env.repo.join(folder)).unwrap();
+        std::fs::create_dir(env.repo.join(folder)).unwrap();
+    }
+    env.git(&["checkout", "-q", "main"]);
+    let gone = env.python(python, &["-c", "import p1; print(p1)"]);
+    assert_ne!(gone.code, 0, "the deleted package still imports: {}", gone.stdout);
+    assert!(!env.repo.join("p1").exists(), "left: {:?}", std::fs::read_dir(env.repo.join("p1")).map(|d| d.count()));
+}
+
 #[test]
 fn pycache_prefix_is_written_and_cleaned_in_the_mirror_tree() {
     let python = common::require_python!();

@@ -897,6 +897,12 @@ fn gather(
     }
     if let Some((compile, sweep)) = pending.filter(|_| !index_unchanged) {
         let safe = |path: &Vec<u8>| crate::paths::is_safe_path(path);
+        // A source the journal lists that has left the index since: the
+        // compile of it may have been killed after making its cache folder.
+        for source in compile.iter().filter(|path| safe(path) && !index.contains(path)) {
+            let folder = source.rfind_byte(b'/').map_or(&source[..0], |slash| &source[..slash]);
+            targets.sweep.insert(BString::from(folder));
+        }
         targets.compile.extend(compile.into_iter().filter(safe).map(BString::from));
         targets.sweep.extend(sweep.into_iter().filter(|path| path.is_empty() || safe(path)).map(BString::from));
     }
