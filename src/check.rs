@@ -121,6 +121,13 @@ pub struct Inventory {
     pub mirror: Vec<walk::MirrorDir>,
     /// Folders that could not be read.
     pub errors: Vec<(PathBuf, String)>,
+    /// `.gitignore` files and other bytecode-named files the walk met
+    /// (see [`walk::Visitor::listed`]).
+    pub listed: Vec<PathBuf>,
+    /// Folders that git walks but this walk did not enter: environments
+    /// and folders inside `__pycache__` (a nested repository or `.git` git
+    /// does not walk either).
+    pub unentered: Vec<PathBuf>,
 }
 
 #[derive(Default)]
@@ -143,6 +150,18 @@ impl walk::Visitor for Collector {
     fn error(&self, path: &Path, message: String) {
         if let Ok(mut inventory) = self.inventory.lock() {
             inventory.errors.push((path.to_path_buf(), message));
+        }
+    }
+    fn listed(&self, path: &Path) {
+        if let Ok(mut inventory) = self.inventory.lock() {
+            inventory.listed.push(path.to_path_buf());
+        }
+    }
+    fn unentered(&self, path: &Path, why: walk::Unentered) {
+        use walk::{Exclusion, Unentered};
+        let git_walks = matches!(why, Unentered::Excluded(Exclusion::Environment) | Unentered::InPycache);
+        if git_walks && let Ok(mut inventory) = self.inventory.lock() {
+            inventory.unentered.push(path.to_path_buf());
         }
     }
 }

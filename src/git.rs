@@ -9,7 +9,7 @@
 //! Index writes also go through git so that split and sparse indexes stay
 //! exactly as git wants them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -322,11 +322,7 @@ impl Repo {
     /// on stdin, NUL-separated and literal, so no name is read as a glob or
     /// an option.
     pub fn unstage(&self, paths: &[BString]) -> Result<(), GitError> {
-        let mut input = Vec::new();
-        for path in paths {
-            input.extend_from_slice(path);
-            input.push(0);
-        }
+        let input = nul_separated(paths);
         let unborn = self.head_blobs(&[])?.is_none();
         let args: &[&str] = if unborn {
             &["rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-", "--pathspec-file-nul"]
@@ -421,6 +417,46 @@ impl Repo {
         let mut command = self.command();
         command.args(ARGS);
         PendingFiles { listing: std::thread::spawn(move || run(&mut command, &ARGS, None)) }
+    }
+
+    /// Which of `paths` (work-tree relative, untracked) git's ignore rules
+    /// ignore, as `git ls-files --others --exclude-standard` would judge
+    /// them: the same rule sources, including a folder on the way that is
+    /// ignored. Asked of `git check-ignore --no-index` (with the index it
+    /// scans every entry for each path) in one process, so `check` needs no
+    /// second walk of the work tree. check-ignore refuses literal pathspecs,
+    /// so each path goes as `:(top)path`: the one magic it takes, after
+    /// which the name is used as it is (`*`, `[` and a leading `:` included).
+    pub fn ignored_among(&self, paths: &[Vec<u8>]) -> Result<HashSet<Vec<u8>>, GitError> {
+        const ARGS: [&str; 4] = ["check-ignore", "--no-index", "--stdin", "-z"];
+        const TOP: &[u8] = b":(top)";
+        if paths.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let marked: Vec<Vec<u8>> = paths.iter().map(|path| [TOP, path].concat()).collect();
+        let mut command = self.command();
+        command.args(ARGS).env_remove("GIT_LITERAL_PATHSPECS");
+        // Exit status 1: none of them is ignored. git answers with each path as it was given.
+        let out = run_accepting(&mut command, &ARGS, Some(&nul_separated(&marked)), &[0, 1])?;
+        Ok(split_nul(&out).map(|path| path.strip_prefix(TOP).map_or(path.clone(), <[u8]>::to_vec)).collect())
+    }
+
+    /// The untracked files git shows under `folders` (work-tree relative):
+    /// `git ls-files --others --exclude-standard` for the few folders a
+    /// walk did not enter but git does (an environment nobody ignored).
+    pub fn visible_others_under(&self, folders: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, GitError> {
+        // ls-files reads no pathspec from a file: the few folders go as literal arguments.
+        const ARGS: [&str; 5] = ["ls-files", "-z", "--others", "--exclude-standard", "--"];
+        if folders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut command = self.command();
+        command
+            .args(ARGS)
+            .args(folders.iter().map(|folder| OsStr::from_bytes(folder)))
+            .env("GIT_LITERAL_PATHSPECS", "1");
+        let out = run(&mut command, &ARGS, None)?;
+        Ok(split_nul(&out).collect())
     }
 
     /// The commit a revision names, if it exists (`ORIG_HEAD`, `HEAD@{1}`, an id).
@@ -618,22 +654,57 @@ impl PendingFiles {
         let out = self.listing.join().unwrap_or_else(|_| {
             Err(GitError::Command { command: "ls-files".into(), message: "the listing thread panicked".into() })
         })?;
-        Ok(out.split(|&byte| byte == 0).filter(|path| !path.is_empty()).map(<[u8]>::to_vec).collect())
+        Ok(split_nul(&out).collect())
     }
 }
 
+/// `paths`, each followed by a NUL.
+fn nul_separated(paths: &[impl AsRef<[u8]>]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(paths.iter().map(|path| path.as_ref().len() + 1).sum());
+    for path in paths {
+        bytes.extend_from_slice(path.as_ref());
+        bytes.push(0);
+    }
+    bytes
+}
+
+/// The non-empty NUL-separated records of git's `-z` output.
+fn split_nul(out: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    out.split(|&byte| byte == 0).filter(|path| !path.is_empty()).map(<[u8]>::to_vec)
+}
+
 fn run(command: &mut Command, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+    run_accepting(command, args, input, &[0])
+}
+
+/// Runs git, feeding `input` from a thread of its own while the output is
+/// read (git may answer before it has read everything: a full pipe each way
+/// would stop both), and accepts the exit codes in `ok`.
+fn run_accepting(command: &mut Command, args: &[&str], input: Option<&[u8]>, ok: &[i32]) -> Result<Vec<u8>, GitError> {
     let failure = |message: String| GitError::Command { command: args.join(" "), message };
     command.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|error| failure(format!("cannot start git: {error}")))?;
-    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin.write_all(input).map_err(|error| failure(error.to_string()))?;
-    }
-    let output = child.wait_with_output().map_err(|error| failure(error.to_string()))?;
-    if !output.status.success() {
+    let stdin = child.stdin.take();
+    let (output, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || match (input, stdin) {
+            // Dropping `stdin` at the end closes it: git sees the end of the list.
+            (Some(input), Some(mut stdin)) => stdin.write_all(input),
+            _ => Ok(()),
+        });
+        let output = child.wait_with_output();
+        (output, writer.join())
+    });
+    let output = output.map_err(|error| failure(error.to_string()))?;
+    let accepted = output.status.code().is_some_and(|code| ok.contains(&code));
+    if !accepted {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(failure(stderr.trim().to_string()));
+    }
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(failure(format!("cannot write to git: {error}"))),
+        Err(_) => return Err(failure("the thread writing to git stopped".into())),
     }
     let mut stdout = output.stdout;
     if stdout.last() == Some(&b'\n') {

@@ -3,7 +3,9 @@
 //!
 //! [`survey`] asks git for the visible files and loads every ignore source
 //! (nested `.gitignore` files, the root one, `info/exclude`,
-//! `core.excludesFile`); `gitignore` does the matching. [`Survey::plan`]
+//! `core.excludesFile`); `gitignore` does the matching.
+//! [`visible_after_walk`] gives `check` the same view of what git shows
+//! from the walk it already made, with git judging only what it found. [`Survey::plan`]
 //! simulates adding the rules to one file and reports the user exceptions
 //! they would override; [`apply`] writes the file. Nothing here prints: the
 //! commands report what came back.
@@ -159,6 +161,38 @@ pub fn survey_of(repo: &Repo, visible: Vec<Vec<u8>>) -> Result<Survey, SurveyErr
         candidates.extend(rule.probes.iter().map(|(path, is_dir, _)| (path.clone(), *is_dir)));
     }
     Ok(Survey { sources, coverage, candidates })
+}
+
+/// What [`Repo::visible_files`] would list of the paths a survey and
+/// `check` read (every `.gitignore` and every bytecode path git shows),
+/// without git walking the work tree again after the caller's walk:
+///
+/// - the tracked ones, from `index`;
+/// - the untracked ones among `found` (work-tree relative, what the walk
+///   met), kept unless git's ignore rules ignore them ([`Repo::ignored_among`]);
+/// - under the `unentered` folders that git's rules do not ignore (folders
+///   git walks but the caller's walk did not enter, such as an environment
+///   nobody ignored), git's own listing.
+///
+/// Sorted by bytes, as git sorts.
+pub fn visible_after_walk(
+    repo: &Repo,
+    index: &Index,
+    found: Vec<Vec<u8>>,
+    unentered: Vec<Vec<u8>>,
+) -> Result<Vec<Vec<u8>>, SurveyError> {
+    let read_by_survey = |path: &[u8]| is_bytecode_path(path) || path.rsplit_str("/").next() == Some(b".gitignore");
+    let mut asked: Vec<Vec<u8>> = found.into_iter().filter(|path| !index.contains(path)).collect();
+    let files = asked.len();
+    asked.extend(unentered.into_iter().filter(|folder| !index.contains(folder)));
+    let ignored = repo.ignored_among(&asked)?;
+    let folders: Vec<Vec<u8>> = asked.drain(files..).filter(|folder| !ignored.contains(folder)).collect();
+    let mut visible: Vec<Vec<u8>> = asked.into_iter().filter(|path| !ignored.contains(path)).collect();
+    visible.extend(repo.visible_others_under(&folders)?.into_iter().filter(|path| read_by_survey(path)));
+    visible.extend(index.entries().map(|entry| entry.path.to_vec()).filter(|path| read_by_survey(path)));
+    visible.sort();
+    visible.dedup();
+    Ok(visible)
 }
 
 /// Writes the planned content of `target`, creating its folder if needed

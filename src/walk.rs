@@ -7,8 +7,10 @@
 //! the work tree), and skips virtual environments (a folder holding
 //! `pyvenv.cfg`, and `node_modules`, `.tox`, `.nox`) unless asked. A
 //! `__pycache__` folder is read in one go and handed to the visitor; legacy
-//! bytecode outside one is handed over file by file. An unreadable folder is
-//! reported and the walk goes on.
+//! bytecode outside one is handed over file by file, and so are the
+//! `.gitignore` files and the folders it does not enter (for `check`'s
+//! question to git about what git shows). An unreadable folder is reported
+//! and the walk goes on.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -39,6 +41,8 @@ pub struct Entry {
     pub name: OsString,
     /// A regular file (not a link, not a folder).
     pub is_file: bool,
+    /// A folder (not a link to one).
+    pub is_dir: bool,
     /// Bytes on disk (of the link itself for a link).
     pub size: u64,
 }
@@ -51,6 +55,23 @@ pub trait Visitor: Sync {
     fn legacy(&self, path: &Path, size: u64);
     /// A folder that could not be read.
     fn error(&self, path: &Path, message: String);
+    /// A file outside `__pycache__` whose ignore verdict `check` asks git
+    /// for: a `.gitignore`, or a name that git's bytecode rules match but
+    /// that is not legacy bytecode (`.pyc` alone, a `__pycache__` that is
+    /// not a folder).
+    fn listed(&self, _path: &Path) {}
+    /// A folder the walk did not enter, with why: an excluded folder, or a
+    /// folder inside a `__pycache__` (read, never entered).
+    fn unentered(&self, _path: &Path, _why: Unentered) {}
+}
+
+/// Why the walk did not enter a folder it met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unentered {
+    /// The walk's rule excludes it.
+    Excluded(Exclusion),
+    /// A folder inside a `__pycache__` folder.
+    InPycache,
 }
 
 /// Why the walk does not enter a folder.
@@ -120,7 +141,12 @@ fn read_pycache(dir: &Path) -> std::io::Result<Vec<Entry>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
-        entries.push(Entry { name: entry.file_name(), is_file: meta.is_file(), size: meta.len() });
+        entries.push(Entry {
+            name: entry.file_name(),
+            is_file: meta.is_file(),
+            is_dir: meta.is_dir(),
+            size: meta.len(),
+        });
     }
     Ok(entries)
 }
@@ -132,14 +158,8 @@ pub fn walk(options: &Options, visitor: &dyn Visitor) {
     for root in rest {
         builder.add(root);
     }
-    let roots = options.roots.clone();
     let include_venvs = options.include_venvs;
-    builder.standard_filters(false).hidden(false).follow_links(false).threads(options.threads.max(1)).filter_entry(
-        move |entry| {
-            let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
-            !is_dir || !is_excluded_dir(entry.path(), roots.iter().any(|root| root == entry.path()), include_venvs)
-        },
-    );
+    builder.standard_filters(false).hidden(false).follow_links(false).threads(options.threads.max(1));
     builder.build_parallel().run(|| {
         Box::new(move |result| {
             let entry = match result {
@@ -152,16 +172,31 @@ pub fn walk(options: &Options, visitor: &dyn Visitor) {
             };
             let Some(kind) = entry.file_type() else { return WalkState::Continue };
             let name = entry.file_name().as_bytes();
-            if kind.is_dir() && name == PYCACHE.as_bytes() {
-                match read_pycache(entry.path()) {
-                    Ok(entries) => visitor.pycache(entry.path(), entries),
-                    Err(error) => visitor.error(entry.path(), error.to_string()),
+            if kind.is_dir() {
+                // A root may hold `.git`: it is the work tree.
+                if let Some(why) = exclusion(entry.path(), entry.depth() == 0, include_venvs) {
+                    visitor.unentered(entry.path(), Unentered::Excluded(why));
+                    return WalkState::Skip;
                 }
-                return WalkState::Skip;
+                if name == PYCACHE.as_bytes() {
+                    match read_pycache(entry.path()) {
+                        Ok(entries) => {
+                            for inner in entries.iter().filter(|inner| inner.is_dir) {
+                                visitor.unentered(&entry.path().join(&inner.name), Unentered::InPycache);
+                            }
+                            visitor.pycache(entry.path(), entries);
+                        }
+                        Err(error) => visitor.error(entry.path(), error.to_string()),
+                    }
+                    return WalkState::Skip;
+                }
+                return WalkState::Continue;
             }
-            if !kind.is_dir() && artifact::legacy_stem(name).is_some() {
+            if artifact::legacy_stem(name).is_some() {
                 let size = entry.metadata().map(|meta| meta.len()).unwrap_or(0);
                 visitor.legacy(entry.path(), size);
+            } else if name == b".gitignore" || artifact::is_bytecode_path(name) {
+                visitor.listed(entry.path());
             }
             WalkState::Continue
         })
@@ -216,7 +251,12 @@ pub fn mirror(prefix: &Path, root: &Path) -> (Vec<MirrorDir>, Vec<(PathBuf, Stri
             if meta.is_dir() {
                 stack.push(entry.path());
             } else {
-                entries.push(Entry { name: entry.file_name(), is_file: meta.is_file(), size: meta.len() });
+                entries.push(Entry {
+                    name: entry.file_name(),
+                    is_file: meta.is_file(),
+                    is_dir: meta.is_dir(),
+                    size: meta.len(),
+                });
             }
         }
         if let Some(source_dir) = crate::artifact::source_dir_of_prefix_dir(prefix, &dir) {

@@ -427,3 +427,104 @@ fn what_the_parser_accepts_and_an_interpreter_refuses_is_an_error_for_that_inter
         assert_eq!(reported, refused, "python {:?}\n{}{}", python.version, run.stdout, run.stderr);
     }
 }
+
+/// What git's own listing says a missing rule lets through: the untracked
+/// bytecode `git ls-files --others --exclude-standard` shows, per rule, as
+/// the finding words it.
+fn let_through_by_git(env: &TestEnv) -> BTreeSet<String> {
+    let listed = env.git(&["ls-files", "-z", "--others", "--exclude-standard"]);
+    let mut shown: Vec<&str> = listed.stdout.split('\0').filter(|path| !path.is_empty()).collect();
+    shown.sort();
+    let in_pycache = |path: &str| path.split('/').rev().skip(1).any(|part| part == "__pycache__");
+    let legacy = |path: &str| [".pyc", ".pyo", ".pyd"].iter().any(|suffix| path.ends_with(suffix));
+    type Catches<'a> = &'a dyn Fn(&str) -> bool;
+    let rules: [(&str, Catches); 3] =
+        [("__pycache__/", &in_pycache), ("*.py[cod]", &legacy), ("*$py.class", &|path| path.ends_with("$py.class"))];
+    rules
+        .iter()
+        .map(|(line, catches)| {
+            let caught: Vec<String> =
+                shown.iter().filter(|path| catches(path)).map(|path| format!("`{path}`")).collect();
+            if caught.is_empty() {
+                return format!("ignore rule `{line}` is not in effect; no bytecode it would ignore exists yet");
+            }
+            let more = if caught.len() > 3 { format!(" and {} more", caught.len() - 3) } else { String::new() };
+            let first: Vec<&str> = caught.iter().take(3).map(String::as_str).collect();
+            format!(
+                "ignore rule `{line}` is missing, so untracked bytecode can be committed: {}{more}",
+                first.join(", ")
+            )
+        })
+        .collect()
+}
+
+fn gitignore_messages(run: &Run) -> BTreeSet<String> {
+    json(run)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A whole-tree `check` learns what git shows from its own walk and asks git
+/// only about what it found (`git check-ignore`); the ignore-rule findings
+/// must still say exactly what `git ls-files --others --exclude-standard`
+/// says, through ignored folders, folders git reads rules in, an environment
+/// nobody ignored, a folder inside `__pycache__`, a nested repository and
+/// names that read as pathspec magic or globs.
+#[test]
+fn the_untracked_bytecode_a_missing_rule_lets_through_is_what_git_shows() {
+    let env = TestEnv::new();
+    let tag = "cpython-312";
+    env.write(".gitignore", "ignored/\nignored-tracked/\n*.pyo\n!neg/keep.pyo\n.venv/\n");
+    env.write(".git/info/exclude", "excluded/\n");
+    env.write(format!("pkg/__pycache__/a.{tag}.pyc"), "shown");
+    env.write(format!("pkg/__pycache__/b.{tag}.opt-1.pyc"), "shown");
+    env.write(format!("pkg/__pycache__/deeper/c.{tag}.pyc"), "shown: git walks into it");
+    env.write("pkg/legacy.pyc", "shown");
+    env.write("pkg/jy$py.class", "shown");
+    env.write("odd/.pyc", "shown: bytecode by its ending");
+    env.write("filecache/__pycache__", "a file named __pycache__");
+    env.write("neg/keep.pyo", "shown: the negation wins");
+    env.write("neg/drop.pyo", "ignored by *.pyo");
+    env.write(format!("ignored/__pycache__/i.{tag}.pyc"), "in an ignored folder");
+    env.write("ignored/.gitignore", "!*.pyc\n");
+    env.write("ignored-tracked/t.py", "T = 1\n");
+    env.git(&["add", "-f", "ignored-tracked/t.py"]);
+    env.write(format!("ignored-tracked/__pycache__/t.{tag}.pyc"), "ignored folder with a tracked file");
+    env.write(format!("excluded/__pycache__/e.{tag}.pyc"), "excluded by info/exclude");
+    env.write("sub/.gitignore", "*.pyc\n!kept.pyc\n");
+    env.write("sub/legacy.pyc", "ignored by sub/.gitignore");
+    env.write("sub/kept.pyc", "shown: sub/.gitignore's negation");
+    env.write(format!("sub/__pycache__/s.{tag}.pyc"), "ignored by sub/.gitignore");
+    env.write("venv/pyvenv.cfg", "home = /usr/bin\n");
+    env.write(format!("venv/lib/__pycache__/v.{tag}.pyc"), "shown: nobody ignored this environment");
+    env.write("venv/lib/.gitignore", "hidden.pyc\n");
+    env.write("venv/lib/hidden.pyc", "ignored by the environment's own rules");
+    env.write(".venv/pyvenv.cfg", "home = /usr/bin\n");
+    env.write(format!(".venv/lib/__pycache__/w.{tag}.pyc"), "in an ignored environment");
+    env.write(format!("nested/__pycache__/n.{tag}.pyc"), "inside a nested repository");
+    env.git_in(&env.repo.join("nested"), &["init", "-q", "."]);
+    env.write(format!("glob/__pycache__/[a]*.{tag}.pyc"), "shown: a glob-like name");
+    env.write(":(top)colon.pyc", "shown: a name that reads as pathspec magic");
+    env.write("tracked/t.pyc", "tracked, so not let through");
+    env.git(&["add", "-f", "tracked/t.pyc"]);
+    std::os::unix::fs::symlink("nowhere", env.repo.join("pkg/link.pyc")).unwrap();
+
+    let expected = let_through_by_git(&env);
+    assert!(
+        expected.iter().any(|message| message.contains("and ")),
+        "the set-up lets more than three through: {expected:?}"
+    );
+    let whole = env.run(&["check", "--select", "gitignore-missing", "--format", "json"]).expect_code(1);
+    assert_eq!(gitignore_messages(&whole), expected, "{}", whole.stderr);
+    // A check of named paths asks git to list the files instead: the same answer.
+    let listed = env.run(&["check", ".", "--select", "gitignore-missing", "--format", "json"]).expect_code(1);
+    assert_eq!(gitignore_messages(&listed), expected, "{}", listed.stderr);
+    // Ignoring the folders the first answer came from changes it: git's word again.
+    env.write(".gitignore", "pkg/\nvenv/\nsub/\n");
+    let expected = let_through_by_git(&env);
+    let whole = env.run(&["check", "--select", "gitignore-missing", "--format", "json"]).expect_code(1);
+    assert_eq!(gitignore_messages(&whole), expected, "{}", whole.stderr);
+}

@@ -226,8 +226,17 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.findings
             .extend(check::tracked_bytecode(&scope.index, &scope.allow, &scope.workdir, &|path| scope.within(path)));
     }
-    // git lists the visible files on its own while the disk is walked below.
-    let visible = scope.wants(FindingId::GitignoreMissing).then(|| scope.repo.visible_files_started());
+    // The ignore rules are judged against what git shows. A check of the
+    // whole tree learns that from its own walk and asks git only about what
+    // it found; a check of some paths (whose walk sees only them) lets git
+    // list the files on its own while the disk is walked below.
+    let visible = scope.wants(FindingId::GitignoreMissing).then(|| {
+        if scope.prefixes.is_empty() {
+            Visible::AfterWalk
+        } else {
+            Visible::Listing(scope.repo.visible_files_started())
+        }
+    });
     // The syntax check (one `lstat` per tracked source when its verdicts are
     // cached) runs beside the walk for caches: each alone is about half of
     // what `git status` costs on a large tree.
@@ -240,7 +249,7 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
     });
     let (workdir, interpreters) = (&scope.workdir, &scope.interpreters);
     let disk_ids = [FindingId::ShadowingBytecode, FindingId::OrphanBytecode, FindingId::StaleBytecode];
-    let syntax_done = std::thread::scope(|threads| {
+    let (syntax_done, walked) = std::thread::scope(|threads| {
         let syntax = syntax_job.map(|(sources, context, git_dir)| {
             threads.spawn(move || {
                 let cache = crate::verdict::Cache::load(&git_dir, context);
@@ -252,10 +261,10 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
                 (run, report)
             })
         });
-        if disk_ids.into_iter().any(|id| scope.wants(id)) || scope.stats {
-            gather_disk(scope, &mut out);
-        }
-        syntax.map(|syntax| syntax.join())
+        let judge = disk_ids.into_iter().any(|id| scope.wants(id)) || scope.stats;
+        let walked =
+            (judge || matches!(visible, Some(Visible::AfterWalk))).then(|| gather_disk(scope, judge, &mut out));
+        (syntax.map(|syntax| syntax.join()), walked)
     });
     if let Some(done) = syntax_done {
         let (run, report) = done.map_err(|_| anyhow::anyhow!("the syntax check stopped on an internal error"))?;
@@ -265,8 +274,13 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
         out.failures.extend(run.failures);
         out.skipped.extend(run.skipped);
     }
+    let visible = match (visible, walked) {
+        (Some(Visible::Listing(listing)), _) => Some(listing.wait()?),
+        (Some(Visible::AfterWalk), Some(inventory)) => Some(visible_after_walk(scope, inventory)?),
+        (Some(Visible::AfterWalk), None) | (None, _) => None,
+    };
     if let Some(visible) = visible {
-        out.findings.extend(gitignore_findings(scope, visible.wait()?)?);
+        out.findings.extend(gitignore_findings(scope, visible)?);
     }
     if scope.wants(FindingId::HooksMissing) {
         match super::install::hooks_dir_git_runs(scope.repo, &scope.workdir) {
@@ -291,16 +305,46 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
     Ok(out)
 }
 
+/// Where the files git shows come from, for the ignore-rule check.
+enum Visible {
+    /// `git ls-files`, running while the disk is walked.
+    Listing(crate::git::PendingFiles),
+    /// The walk for caches, and git's verdict on what it found.
+    AfterWalk,
+}
+
+/// The files git shows that the ignore-rule check reads, from what the walk met.
+fn visible_after_walk(scope: &Scope<'_>, inventory: check::Inventory) -> Result<Vec<Vec<u8>>> {
+    let relative = |path: &Path| -> Option<Vec<u8>> {
+        path.strip_prefix(&scope.workdir).ok().map(|relative| relative.as_os_str().as_bytes().to_vec())
+    };
+    let caches = inventory
+        .pycache
+        .iter()
+        .flat_map(|(source_dir, entries)| {
+            let dir = source_dir.join(crate::artifact::PYCACHE);
+            entries.iter().filter(|entry| !entry.is_dir).map(move |entry| dir.join(&entry.name))
+        })
+        .filter_map(|path| relative(&path));
+    let found: Vec<Vec<u8>> = caches
+        .chain(inventory.legacy.iter().filter_map(|(path, _)| relative(path)))
+        .chain(inventory.listed.iter().filter_map(|path| relative(path)))
+        .collect();
+    let unentered = inventory.unentered.iter().filter_map(|path| relative(path)).collect();
+    Ok(crate::ignore_survey::visible_after_walk(scope.repo, &scope.index, found, unentered)?)
+}
+
 /// One finding per missing bytecode rule. Severity follows harm: it is an
 /// error only when untracked bytecode that the rule would ignore exists in
 /// the work tree and is let through now; otherwise a note naming the rule.
 fn gitignore_findings(scope: &Scope<'_>, visible: Vec<Vec<u8>>) -> Result<Vec<Finding>> {
     // Untracked bytecode that git shows: what a missing rule lets through.
-    let let_through: Vec<Vec<u8>> = visible
+    let mut let_through: Vec<Vec<u8>> = visible
         .iter()
         .filter(|path| crate::artifact::is_bytecode_path(path) && !scope.index.contains(path))
         .cloned()
         .collect();
+    let_through.sort();
     let survey = crate::ignore_survey::survey_of(scope.repo, visible)?;
     let mut findings = Vec::new();
     for rule in survey.coverage.iter().filter(|rule| rule.missing()) {
@@ -337,8 +381,9 @@ fn gitignore_findings(scope: &Scope<'_>, visible: Vec<Vec<u8>>) -> Result<Vec<Fi
     Ok(findings)
 }
 
-/// Walks the work tree for bytecode and judges what it finds.
-fn gather_disk(scope: &Scope<'_>, out: &mut Gathered) {
+/// Walks the work tree for bytecode and, when `judge`, judges what it
+/// finds. Gives back what the walk met, for the ignore-rule check.
+fn gather_disk(scope: &Scope<'_>, judge: bool, out: &mut Gathered) -> check::Inventory {
     let roots: Vec<PathBuf> = if scope.prefixes.is_empty() {
         vec![scope.workdir.clone()]
     } else {
@@ -350,14 +395,21 @@ fn gather_disk(scope: &Scope<'_>, out: &mut Gathered) {
             .collect()
     };
     let options = crate::walk::Options { roots, include_venvs: false, threads: threads_available() };
-    let inventory = check::inventory(&options, &scope.workdir, &scope.location);
-    let tags: Vec<String> = scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
-    let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
-    out.findings
-        .extend(disk.findings.into_iter().filter(|finding| scope.wants(finding.id) && finding_within(scope, finding)));
-    out.stats = disk.stats;
-    out.stale_sources = disk.stale_sources;
-    out.failures.extend(inventory.errors);
+    let mut inventory = check::inventory(&options, &scope.workdir, &scope.location);
+    out.failures.append(&mut inventory.errors);
+    if judge {
+        let tags: Vec<String> =
+            scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
+        let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
+        out.findings.extend(
+            disk.findings.into_iter().filter(|finding| scope.wants(finding.id) && finding_within(scope, finding)),
+        );
+        out.stats = disk.stats;
+        if scope.wants(FindingId::StaleBytecode) {
+            out.stale_sources = disk.stale_sources;
+        }
+    }
+    inventory
 }
 
 fn finding_within(scope: &Scope<'_>, finding: &Finding) -> bool {
