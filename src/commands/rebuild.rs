@@ -597,6 +597,8 @@ struct Baseline {
     /// Sources compiled outside any recorded tree that are still in the
     /// index ([`record::Record::outside`]), and those this run compiles.
     outside: Vec<BString>,
+    /// The note a hook that found the lock busy left, read once per run.
+    handled: Option<record::Handled>,
 }
 
 impl Baseline {
@@ -612,6 +614,7 @@ impl Baseline {
             read_index: index.identity().to_string(),
             tree: index.tree().map(str::to_string),
             outside: Vec::new(),
+            handled: None,
         };
         let untrusted = |why: &str| {
             context.printer.verbose(format!("{why}; rebuilding from the event and a stale scan instead"));
@@ -648,9 +651,10 @@ impl Baseline {
         // have brought the caches to a state no record names: what was
         // deleted since that state is swept too (sweeping a folder whose
         // sources are all there removes nothing).
-        if let Some(note) = record::load_handled(repo.git_dir())
+        baseline.handled = record::load_handled(repo.git_dir());
+        if let Some(note) = &baseline.handled
             && note.began > found.since
-            && let Some(seen) = note.state
+            && let Some(seen) = note.state.clone()
             && let Some(now) = baseline.tree.clone().or_else(|| head.clone())
             && seen != now
             && let Ok(since_seen) = repo.diff_commits(&seen, &now)
@@ -835,8 +839,7 @@ fn gather(
         && !index_unchanged
         && pending.is_some()
         && let Some((baseline, since)) = trusted
-        && record::load_handled(repo.git_dir())
-            .is_some_and(|note| note.covers(since, baseline.index.as_deref(), index.identity()))
+        && baseline.handled.as_ref().is_some_and(|note| note.covers(since, baseline.index.as_deref(), index.identity()))
     {
         context.printer.verbose(
             "a hook found the rebuild lock busy and reconciled this very index from this very record: nothing is left",
