@@ -303,6 +303,19 @@ impl Repo {
         command
     }
 
+    /// git for the commands that look at the work tree's files (`ls-files`,
+    /// `check-ignore`): no `core.fsmonitor` program is run for them (a
+    /// repository's config could name one), and no pathspec setting of the
+    /// caller's environment changes how the paths given are read.
+    fn listing_command(&self) -> Command {
+        let mut command = self.command();
+        command.args(["-c", "core.fsmonitor=false"]);
+        for variable in ["GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"] {
+            command.env_remove(variable);
+        }
+        command
+    }
+
     /// Runs `git args...` and returns its stdout, trimmed of the final newline.
     pub fn output(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
         run(self.command().args(args), args, None)
@@ -361,7 +374,13 @@ impl Repo {
     /// Our keys and `core.excludesFile`, from one `git config` call.
     fn config(&self) -> &HashMap<String, Vec<String>> {
         self.config.get_or_init(|| {
-            let args = ["config", "-z", "--includes", "--get-regexp", r"^(pycache-guard\.|core\.excludesfile$)"];
+            let args = [
+                "config",
+                "-z",
+                "--includes",
+                "--get-regexp",
+                r"^(pycache-guard\.|core\.excludesfile$|core\.ignorecase$)",
+            ];
             let out = self.command().args(args).stdin(Stdio::null()).stderr(Stdio::null()).output();
             let mut values: HashMap<String, Vec<String>> = HashMap::new();
             if let Ok(out) = out {
@@ -414,7 +433,7 @@ impl Repo {
     /// walks it for caches meanwhile).
     pub fn visible_files_started(&self) -> PendingFiles {
         const ARGS: [&str; 5] = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"];
-        let mut command = self.command();
+        let mut command = self.listing_command();
         command.args(ARGS);
         PendingFiles { listing: std::thread::spawn(move || run(&mut command, &ARGS, None)) }
     }
@@ -434,7 +453,7 @@ impl Repo {
             return Ok(HashSet::new());
         }
         let marked: Vec<Vec<u8>> = paths.iter().map(|path| [TOP, path].concat()).collect();
-        let mut command = self.command();
+        let mut command = self.listing_command();
         command.args(ARGS).env_remove("GIT_LITERAL_PATHSPECS");
         // Exit status 1: none of them is ignored. git answers with each path as it was given.
         let out = run_accepting(&mut command, &ARGS, Some(&nul_separated(&marked)), &[0, 1])?;
@@ -450,7 +469,7 @@ impl Repo {
         if folders.is_empty() {
             return Ok(Vec::new());
         }
-        let mut command = self.command();
+        let mut command = self.listing_command();
         command
             .args(ARGS)
             .args(folders.iter().map(|folder| OsStr::from_bytes(folder)))

@@ -10,6 +10,7 @@
 //! they would override; [`apply`] writes the file. Nothing here prints: the
 //! commands report what came back.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use bstr::{BString, ByteSlice};
@@ -182,9 +183,19 @@ pub fn visible_after_walk(
     unentered: Vec<Vec<u8>>,
 ) -> Result<Vec<Vec<u8>>, SurveyError> {
     let read_by_survey = |path: &[u8]| is_bytecode_path(path) || path.rsplit_str("/").next() == Some(b".gitignore");
-    let mut asked: Vec<Vec<u8>> = found.into_iter().filter(|path| !index.contains(path)).collect();
+    // git never looks inside a submodule's folder, checked out or not.
+    let gitlinks: HashSet<&[u8]> = index
+        .entries()
+        .filter(|entry| entry.mode == crate::rebuild::GITLINK_MODE)
+        .map(|entry| entry.path.as_bytes())
+        .collect();
+    let untracked = |path: &Vec<u8>| {
+        !index.contains(path)
+            && !path.iter().enumerate().any(|(at, &byte)| byte == b'/' && gitlinks.contains(&path[..at]))
+    };
+    let mut asked: Vec<Vec<u8>> = found.into_iter().filter(untracked).collect();
     let files = asked.len();
-    asked.extend(unentered.into_iter().filter(|folder| !index.contains(folder)));
+    asked.extend(unentered.into_iter().filter(untracked));
     let ignored = repo.ignored_among(&asked)?;
     let folders: Vec<Vec<u8>> = asked.drain(files..).filter(|folder| !ignored.contains(folder)).collect();
     let mut visible: Vec<Vec<u8>> = asked.into_iter().filter(|path| !ignored.contains(path)).collect();

@@ -633,7 +633,7 @@ fn tracked_to_keep(index: &Index, workdir: &Path) -> std::collections::HashSet<P
 }
 
 /// The index mode of a gitlink (a submodule's commit).
-const GITLINK_MODE: u32 = 0o160000;
+pub const GITLINK_MODE: u32 = 0o160000;
 
 /// The index mode of a symbolic link.
 pub const SYMLINK_MODE: u32 = 0o120000;

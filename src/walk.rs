@@ -43,6 +43,8 @@ pub struct Entry {
     pub is_file: bool,
     /// A folder (not a link to one).
     pub is_dir: bool,
+    /// A symbolic link.
+    pub is_link: bool,
     /// Bytes on disk (of the link itself for a link).
     pub size: u64,
 }
@@ -145,6 +147,7 @@ fn read_pycache(dir: &Path) -> std::io::Result<Vec<Entry>> {
             name: entry.file_name(),
             is_file: meta.is_file(),
             is_dir: meta.is_dir(),
+            is_link: meta.is_symlink(),
             size: meta.len(),
         });
     }
@@ -255,6 +258,7 @@ pub fn mirror(prefix: &Path, root: &Path) -> (Vec<MirrorDir>, Vec<(PathBuf, Stri
                     name: entry.file_name(),
                     is_file: meta.is_file(),
                     is_dir: meta.is_dir(),
+                    is_link: meta.is_symlink(),
                     size: meta.len(),
                 });
             }

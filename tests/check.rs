@@ -528,3 +528,53 @@ fn the_untracked_bytecode_a_missing_rule_lets_through_is_what_git_shows() {
     let whole = env.run(&["check", "--select", "gitignore-missing", "--format", "json"]).expect_code(1);
     assert_eq!(gitignore_messages(&whole), expected, "{}", whole.stderr);
 }
+
+/// Where a walk alone would see what git does not (attack 5): a submodule
+/// whose folder has no `.git`, FIFOs and sockets with bytecode names, a
+/// repository named `__pycache__`, names compared without case, pathspec
+/// settings in the environment, and a repository's `core.fsmonitor`, which
+/// the finding's own questions to git must never run.
+#[test]
+fn the_ignore_rule_finding_follows_git_where_the_walk_alone_would_not() {
+    let mut env = TestEnv::new();
+    let check = |env: &TestEnv| {
+        let run = env.run(&["check", "--select", "gitignore-missing", "--format", "json"]);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        gitignore_messages(&run)
+    };
+    env.git(&["commit", "-q", "--allow-empty", "-m", "root"]);
+    let head = env.git(&["rev-parse", "HEAD"]).stdout.trim().to_string();
+    env.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{head},sub")]);
+    env.write("sub/__pycache__/m.cpython-312.pyc", "inside a submodule git never looks into");
+    env.write("sub/z.pyc", "inside a submodule git never looks into");
+    assert!(std::process::Command::new("mkfifo").arg(env.repo.join("fifo.pyc")).status().unwrap().success());
+    env.write("pkg/__pycache__/keep.txt", "");
+    assert!(
+        std::process::Command::new("mkfifo").arg(env.repo.join("pkg/__pycache__/f.pyc")).status().unwrap().success()
+    );
+    let _socket = std::os::unix::net::UnixListener::bind(env.repo.join("s.pyc")).unwrap();
+    std::fs::create_dir_all(env.repo.join("a/__pycache__")).unwrap();
+    env.git_in(&env.repo.join("a/__pycache__"), &["init", "-q", "."]);
+    env.write("real.pyc", "one file git shows");
+    env.write(".git/fsmonitor.sh", "#!/bin/sh\ntouch \"$(dirname \"$0\")/FSMONITOR_RAN\"\n");
+    std::fs::set_permissions(env.repo.join(".git/fsmonitor.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    env.git(&["config", "core.fsmonitor", ".git/fsmonitor.sh"]);
+    env.write("venv/pyvenv.cfg", "home = /usr/bin\n");
+    env.write("venv/lib/__pycache__/v.cpython-312.pyc", "an environment git shows, which git lists for check");
+    let ours = check(&env);
+    assert!(!env.repo.join(".git/FSMONITOR_RAN").exists(), "check ran the repository's core.fsmonitor");
+    env.git(&["config", "--unset", "core.fsmonitor"]);
+    assert_eq!(ours, let_through_by_git(&env));
+    for variable in ["GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"] {
+        env.extra_env.push((variable.into(), "1".into()));
+        assert_eq!(check(&env), let_through_by_git(&env), "with {variable}=1");
+        env.extra_env.pop();
+    }
+    env.git(&["config", "core.ignoreCase", "true"]);
+    env.write(".GIT/__pycache__/x.cpython-312.pyc", "git's own folder, without case");
+    env.write("A.pyc", "tracked");
+    env.git(&["add", "-f", "A.pyc"]);
+    env.write("a.pyc", "the tracked A.pyc, without case");
+    assert_eq!(check(&env), let_through_by_git(&env), "with core.ignoreCase");
+}

@@ -313,24 +313,45 @@ enum Visible {
     AfterWalk,
 }
 
+/// The most folder names git's listing of what the walk did not enter takes
+/// on its command line; more, and git lists the whole tree instead.
+const UNENTERED_ARGUMENT_BYTES: usize = 64 * 1024;
+
 /// The files git shows that the ignore-rule check reads, from what the walk met.
 fn visible_after_walk(scope: &Scope<'_>, inventory: check::Inventory) -> Result<Vec<Vec<u8>>> {
     let relative = |path: &Path| -> Option<Vec<u8>> {
         path.strip_prefix(&scope.workdir).ok().map(|relative| relative.as_os_str().as_bytes().to_vec())
     };
-    let caches = inventory
-        .pycache
-        .iter()
-        .flat_map(|(source_dir, entries)| {
-            let dir = source_dir.join(crate::artifact::PYCACHE);
-            entries.iter().filter(|entry| !entry.is_dir).map(move |entry| dir.join(&entry.name))
-        })
-        .filter_map(|path| relative(&path));
-    let found: Vec<Vec<u8>> = caches
-        .chain(inventory.legacy.iter().filter_map(|(path, _)| relative(path)))
-        .chain(inventory.listed.iter().filter_map(|path| relative(path)))
-        .collect();
-    let unentered = inventory.unentered.iter().filter_map(|path| relative(path)).collect();
+    let unentered: Vec<Vec<u8>> = inventory.unentered.iter().filter_map(|path| relative(path)).collect();
+    // git's own listing where the walk's view is not git's: names compared
+    // without case (`.GIT` is git's folder then, `A.pyc` tracks `a.pyc`), a
+    // work tree that is itself an environment, or more folders than a command line holds.
+    let listing_needed = scope.repo.config_bool("core.ignoreCase") == Some(true)
+        || unentered.iter().any(Vec::is_empty)
+        || unentered.iter().map(|folder| folder.len() + 1).sum::<usize>() > UNENTERED_ARGUMENT_BYTES;
+    if listing_needed {
+        return Ok(scope.repo.visible_files()?);
+    }
+    // git lists regular files and links, never a FIFO, a socket or a device.
+    let listable = |path: &PathBuf| {
+        fs_err::symlink_metadata(path).is_ok_and(|meta| meta.is_file() || meta.file_type().is_symlink())
+    };
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    for (source_dir, entries) in &inventory.pycache {
+        let dir = source_dir.join(crate::artifact::PYCACHE);
+        // A repository named `__pycache__` shows as that folder, with a slash, as any nested repository.
+        if entries.iter().any(|entry| entry.is_dir && entry.name == ".git")
+            && let Some(mut folder) = relative(&dir)
+        {
+            folder.push(b'/');
+            found.push(folder);
+            continue;
+        }
+        let files = entries.iter().filter(|entry| entry.is_file || entry.is_link);
+        found.extend(files.filter_map(|entry| relative(&dir.join(&entry.name))));
+    }
+    let loose = inventory.legacy.iter().map(|(path, _)| path).chain(&inventory.listed).filter(|path| listable(path));
+    found.extend(loose.filter_map(|path| relative(path)));
     Ok(crate::ignore_survey::visible_after_walk(scope.repo, &scope.index, found, unentered)?)
 }
 
