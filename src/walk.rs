@@ -49,6 +49,13 @@ pub struct Entry {
     pub size: u64,
 }
 
+impl Entry {
+    /// The entry `name`, of the kind and size `meta` (not following a link) says.
+    fn new(name: OsString, meta: &std::fs::Metadata) -> Entry {
+        Entry { name, is_file: meta.is_file(), is_dir: meta.is_dir(), is_link: meta.is_symlink(), size: meta.len() }
+    }
+}
+
 /// What the walk finds, delivered from several threads at once.
 pub trait Visitor: Sync {
     /// A real `__pycache__` folder and its entries.
@@ -143,13 +150,7 @@ fn read_pycache(dir: &Path) -> std::io::Result<Vec<Entry>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
-        entries.push(Entry {
-            name: entry.file_name(),
-            is_file: meta.is_file(),
-            is_dir: meta.is_dir(),
-            is_link: meta.is_symlink(),
-            size: meta.len(),
-        });
+        entries.push(Entry::new(entry.file_name(), &meta));
     }
     Ok(entries)
 }
@@ -176,8 +177,11 @@ pub fn walk(options: &Options, visitor: &dyn Visitor) {
             let Some(kind) = entry.file_type() else { return WalkState::Continue };
             let name = entry.file_name().as_bytes();
             if kind.is_dir() {
-                // A root may hold `.git`: it is the work tree.
-                if let Some(why) = exclusion(entry.path(), entry.depth() == 0, include_venvs) {
+                // A root is walked whatever it holds (it is the work tree, or a
+                // folder the caller checked); only the folders below it are judged.
+                if entry.depth() > 0
+                    && let Some(why) = exclusion(entry.path(), false, include_venvs)
+                {
                     visitor.unentered(entry.path(), Unentered::Excluded(why));
                     return WalkState::Skip;
                 }
@@ -254,13 +258,7 @@ pub fn mirror(prefix: &Path, root: &Path) -> (Vec<MirrorDir>, Vec<(PathBuf, Stri
             if meta.is_dir() {
                 stack.push(entry.path());
             } else {
-                entries.push(Entry {
-                    name: entry.file_name(),
-                    is_file: meta.is_file(),
-                    is_dir: meta.is_dir(),
-                    is_link: meta.is_symlink(),
-                    size: meta.len(),
-                });
+                entries.push(Entry::new(entry.file_name(), &meta));
             }
         }
         if let Some(source_dir) = crate::artifact::source_dir_of_prefix_dir(prefix, &dir) {

@@ -578,3 +578,21 @@ fn the_ignore_rule_finding_follows_git_where_the_walk_alone_would_not() {
     env.write("a.pyc", "the tracked A.pyc, without case");
     assert_eq!(check(&env), let_through_by_git(&env), "with core.ignoreCase");
 }
+
+/// A work tree that is itself an environment (`pyvenv.cfg` at the top) is
+/// still walked: only the folders below the top are judged by the walk's
+/// rule, as before the walk learned to report what it skips.
+#[test]
+fn a_work_tree_holding_pyvenv_cfg_at_the_top_is_still_walked() {
+    let env = TestEnv::new();
+    env.write("pyvenv.cfg", "home = /usr/bin\n");
+    env.write("gone/__pycache__/m.cpython-312.pyc", "an orphan");
+    let run = env.run(&["check", "--select", "orphan-bytecode", "--format", "json"]);
+    let orphans: Vec<String> = json(&run)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|finding| finding["path"].as_str().map(String::from))
+        .collect();
+    assert!(orphans.iter().any(|path| path.ends_with("m.cpython-312.pyc")), "{orphans:?}\n{}", run.stderr);
+}

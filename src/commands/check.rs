@@ -324,10 +324,9 @@ fn visible_after_walk(scope: &Scope<'_>, inventory: check::Inventory) -> Result<
     };
     let unentered: Vec<Vec<u8>> = inventory.unentered.iter().filter_map(|path| relative(path)).collect();
     // git's own listing where the walk's view is not git's: names compared
-    // without case (`.GIT` is git's folder then, `A.pyc` tracks `a.pyc`), a
-    // work tree that is itself an environment, or more folders than a command line holds.
+    // without case (`.GIT` is git's folder then, `A.pyc` tracks `a.pyc`), or
+    // more folders than a command line holds.
     let listing_needed = scope.repo.config_bool("core.ignoreCase") == Some(true)
-        || unentered.iter().any(Vec::is_empty)
         || unentered.iter().map(|folder| folder.len() + 1).sum::<usize>() > UNENTERED_ARGUMENT_BYTES;
     if listing_needed {
         return Ok(scope.repo.visible_files()?);
