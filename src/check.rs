@@ -231,13 +231,21 @@ pub struct DiskFindings {
 
 const CLEAN_HINT: &str = "remove it with `pycache-guard clean --orphans`";
 
-/// Classifies what the walk found. `tags` limits the staleness test to the
-/// configured interpreters' tags (all tags when empty).
-pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[String]) -> DiskFindings {
+/// How the caches the walk found are judged stale or current.
+pub struct Staleness<'a> {
+    /// The tags to judge (all when empty): the configured interpreters'.
+    pub tags: &'a [String],
+    /// What earlier runs found current; `None` judges no cache stale.
+    pub fresh: Option<&'a crate::freshness::Fresh>,
+}
+
+/// Classifies what the walk found.
+pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, staleness: &Staleness<'_>) -> DiskFindings {
     let mut out = DiskFindings { findings: Vec::new(), stats: Stats::default(), stale_sources: Vec::new() };
     let tracked = |path: &Path| sweep::is_tracked(index, workdir, path);
     for (source_dir, entries) in &inventory.pycache {
-        judge_cache_dir(&source_dir.join(artifact::PYCACHE), source_dir, entries, workdir, &tracked, tags, &mut out);
+        let cache_dir = source_dir.join(artifact::PYCACHE);
+        judge_cache_dir(&cache_dir, source_dir, entries, workdir, &tracked, staleness, &mut out);
         if only_pycache(source_dir) && !source_dir.starts_with(workdir.join(".git")) && source_dir != workdir {
             out.findings.push(Finding::at(
                 FindingId::OrphanBytecode,
@@ -249,7 +257,7 @@ pub fn judge_disk(inventory: &Inventory, workdir: &Path, index: &Index, tags: &[
         }
     }
     for mirror in &inventory.mirror {
-        judge_cache_dir(&mirror.dir, &mirror.source_dir, &mirror.entries, workdir, &tracked, tags, &mut out);
+        judge_cache_dir(&mirror.dir, &mirror.source_dir, &mirror.entries, workdir, &tracked, staleness, &mut out);
     }
     for (path, size) in &inventory.legacy {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { continue };
@@ -289,23 +297,39 @@ fn judge_cache_dir(
     entries: &[walk::Entry],
     workdir: &Path,
     tracked: &dyn Fn(&Path) -> bool,
-    tags: &[String],
+    staleness: &Staleness<'_>,
     out: &mut DiskFindings,
 ) {
+    let tags = staleness.tags;
     for entry in entries.iter().filter(|entry| entry.is_file) {
         let path = cache_dir.join(&entry.name);
-        match artifact::classify_cached(entry.name.as_bytes(), |stem| sweep::has_source(source_dir, stem)) {
+        // The source's own `lstat`, when it is a regular file: also its stamp for `is_outdated`.
+        let mut source_stamp = None;
+        let has_source = |stem: &[u8]| {
+            let mut name = stem.to_vec();
+            name.extend_from_slice(artifact::SOURCE_SUFFIX);
+            match fs_err::symlink_metadata(source_dir.join(OsStr::from_bytes(&name))) {
+                Ok(meta) if meta.file_type().is_file() => {
+                    source_stamp = Some(Stamp::of(&meta));
+                    true
+                }
+                Ok(meta) if meta.file_type().is_symlink() => sweep::has_source(source_dir, stem),
+                _ => false,
+            }
+        };
+        match artifact::classify_cached(entry.name.as_bytes(), has_source) {
             CachedFile::Cache { stem, suffix } => {
                 let tag = suffix.tag.to_str_lossy().into_owned();
                 out.stats.add(workdir, source_dir, if suffix.pytest { PYTEST_BUCKET } else { &tag }, entry.size);
                 // Tracked caches are reported as tracked; pytest's are pytest's business.
+                let Some(fresh) = staleness.fresh else { continue };
                 if suffix.pytest || tracked(&path) || !(tags.is_empty() || tags.contains(&tag)) {
                     continue;
                 }
                 let mut source_name = stem.to_vec();
                 source_name.extend_from_slice(artifact::SOURCE_SUFFIX);
                 let source = source_dir.join(OsStr::from_bytes(&source_name));
-                if crate::pyc::is_outdated(&path, &source) {
+                if is_outdated(&path, entry, (&source, source_stamp), fresh) {
                     // A cache that still validates for other content is a lie
                     // Python runs; one that no longer validates it only rewrites.
                     let severity =
@@ -341,6 +365,32 @@ fn judge_cache_dir(
             CachedFile::Unknown => {}
         }
     }
+}
+
+/// [`crate::pyc::is_outdated`] of the cache at `path` (as the walk saw it in
+/// `entry`) for `source`, without reading either when an earlier run found
+/// this very cache current next to this very source; a cache found current
+/// now is remembered when neither file changed while it was judged.
+fn is_outdated(
+    path: &Path,
+    entry: &walk::Entry,
+    (source, stamp): (&Path, Option<Stamp>),
+    fresh: &crate::freshness::Fresh,
+) -> bool {
+    // A source that is a link is judged afresh: importlib follows it.
+    let Some(before) = stamp else { return crate::pyc::is_outdated(path, source) };
+    let source_stamp =
+        || fs_err::symlink_metadata(source).ok().filter(|meta| meta.file_type().is_file()).map(|meta| Stamp::of(&meta));
+    let key = fresh.key_of(path.as_os_str().as_bytes(), &entry.stamp, &before);
+    if fresh.is_known(key) {
+        return false;
+    }
+    let outdated = crate::pyc::is_outdated(path, source);
+    let cache_now = || fs_err::symlink_metadata(path).ok().map(|meta| Stamp::of(&meta));
+    if !outdated && cache_now() == Some(entry.stamp) && source_stamp() == Some(before) {
+        fresh.learn(key, &entry.stamp, &before);
+    }
+    outdated
 }
 
 fn stale_message(cache: &Path, source: &Path) -> String {

@@ -349,26 +349,30 @@ impl Repo {
 
     /// The hooks folder, exactly as git resolves it (`core.hooksPath`, worktrees).
     pub fn hooks_dir(&self) -> Result<PathBuf, GitError> {
-        let out = self.output(&["rev-parse", "--path-format=absolute", "--git-path", "hooks"])?;
-        Ok(PathBuf::from(OsStr::from_bytes(&out)))
+        hooks_dir_of(self.command())
     }
 
     /// The scope (`local`, `worktree`, `global`, `system`, `command`) and value
     /// of the config entry git would use for `key`, if set.
     pub fn config_with_scope(&self, key: &str) -> Result<Option<(String, String)>, GitError> {
-        let args = ["config", "--show-scope", "--get", key];
-        let output = self
-            .command()
-            .args(args)
-            .output()
-            .map_err(|error| GitError::Command { command: args.join(" "), message: error.to_string() })?;
-        // `git config --get` exits 1 when the key is unset.
-        if output.status.code() == Some(1) {
-            return Ok(None);
+        config_with_scope_of(self.command(), key)
+    }
+
+    /// What decides where git runs hooks from: `core.hooksPath` with its
+    /// scope, and the folder git resolves.
+    pub fn hooks_facts(&self) -> Result<HooksFacts, GitError> {
+        Ok(HooksFacts { configured: self.config_with_scope(HOOKS_PATH)?, hooks_dir: self.hooks_dir() })
+    }
+
+    /// [`Repo::hooks_facts`], asked of git on a thread of its own while the
+    /// caller goes on.
+    pub fn hooks_facts_started(&self) -> PendingHooks {
+        let (config, dir) = (self.command(), self.command());
+        PendingHooks {
+            facts: std::thread::spawn(move || {
+                Ok(HooksFacts { configured: config_with_scope_of(config, HOOKS_PATH)?, hooks_dir: hooks_dir_of(dir) })
+            }),
         }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let line = text.trim_end_matches('\n');
-        Ok(line.split_once('\t').map(|(scope, value)| (scope.to_string(), value.to_string())))
     }
 
     /// Our keys and `core.excludesFile`, from one `git config` call.
@@ -675,6 +679,52 @@ impl PendingFiles {
         })?;
         Ok(split_nul(&out).collect())
     }
+}
+
+const HOOKS_PATH: &str = "core.hooksPath";
+
+/// What decides where git runs hooks from.
+pub struct HooksFacts {
+    /// `core.hooksPath`'s scope and value, when set.
+    pub configured: Option<(String, String)>,
+    /// The folder, as git resolves it (git refuses some `core.hooksPath`
+    /// values, such as an empty one, that the caller explains better).
+    pub hooks_dir: Result<PathBuf, GitError>,
+}
+
+/// [`HooksFacts`] git is being asked for.
+pub struct PendingHooks {
+    facts: std::thread::JoinHandle<Result<HooksFacts, GitError>>,
+}
+
+impl PendingHooks {
+    /// Waits for git's answers.
+    pub fn wait(self) -> Result<HooksFacts, GitError> {
+        self.facts.join().unwrap_or_else(|_| {
+            Err(GitError::Command { command: "rev-parse".into(), message: "the hooks thread panicked".into() })
+        })
+    }
+}
+
+fn hooks_dir_of(mut command: Command) -> Result<PathBuf, GitError> {
+    let args = ["rev-parse", "--path-format=absolute", "--git-path", "hooks"];
+    let out = run(command.args(args), &args, None)?;
+    Ok(PathBuf::from(OsStr::from_bytes(&out)))
+}
+
+fn config_with_scope_of(mut command: Command, key: &str) -> Result<Option<(String, String)>, GitError> {
+    let args = ["config", "--show-scope", "--get", key];
+    let output = command
+        .args(args)
+        .output()
+        .map_err(|error| GitError::Command { command: args.join(" "), message: error.to_string() })?;
+    // `git config --get` exits 1 when the key is unset.
+    if output.status.code() == Some(1) {
+        return Ok(None);
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.trim_end_matches('\n');
+    Ok(line.split_once('\t').map(|(scope, value)| (scope.to_string(), value.to_string())))
 }
 
 /// `paths`, each followed by a NUL.

@@ -23,6 +23,7 @@ pub mod encoding;
 pub mod env;
 pub mod exit;
 pub mod finding;
+pub mod freshness;
 pub mod git;
 pub mod gitignore;
 pub mod guard;

@@ -14,6 +14,7 @@
 //! Nothing here is part of the work tree, so nothing here can be committed or
 //! chosen by a cloned repository.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,57 @@ const READ_LIMIT: u64 = 256 << 20;
 /// a device put in its place never blocks a hook.
 pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     crate::safe_fs::read_small(path, READ_LIMIT)
+}
+
+/// Reads the state folder's file `name`, at most `limit` bytes, through
+/// [`crate::safe_fs`] (a link or FIFO in its place is refused, never
+/// followed or waited on): `None` when it does not exist yet.
+pub fn read_bounded(git_dir: &Path, name: &str, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let dir = match crate::safe_fs::Dir::open_beneath(git_dir, &dir(git_dir)) {
+        Ok(dir) => dir,
+        Err(crate::safe_fs::SafeError::Missing(_)) => return Ok(None),
+        Err(error) => return Err(std::io::Error::other(error.to_string())),
+    };
+    let file = match dir.open_file(OsStr::new(name)) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut data = Vec::new();
+    file.take(limit + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {} MiB", limit >> 20)));
+    }
+    Ok(Some(data))
+}
+
+/// Replaces the state folder's file `name` with `data` at once: a new file
+/// renamed over it, so a reader sees the old bytes or the new, never a part.
+pub fn replace(git_dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
+    let dir = crate::safe_fs::Dir::create_beneath(git_dir, &dir(git_dir))
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let temporary = format!("{name}.{}.{}.tmp", std::process::id(), crate::record::now_nanos());
+    let temporary = OsStr::new(&temporary);
+    let written = dir.create_file(temporary).and_then(|mut file| {
+        file.write_all(data)?;
+        file.sync_data()
+    });
+    let renamed = written.and_then(|()| dir.rename(temporary, OsStr::new(name)));
+    if renamed.is_err() {
+        let _ = dir.remove_file(temporary);
+    }
+    renamed
+}
+
+const CHECKSUM_KEY: (u64, u64) = (0x7079_6361_6368_6567, 0x7561_7264_7665_7264);
+
+/// The checksum a state file ends with, of every byte before it.
+pub fn checksum(data: &[u8]) -> [u8; 16] {
+    use siphasher::sip128::Hasher128;
+    let mut hasher = siphasher::sip128::SipHasher13::new_with_keys(CHECKSUM_KEY.0, CHECKSUM_KEY.1);
+    std::hash::Hasher::write(&mut hasher, data);
+    hasher.finish128().as_u128().to_le_bytes()
 }
 
 /// Opens a file of the state folder with `options`, never through a link and

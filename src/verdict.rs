@@ -44,8 +44,6 @@
 //! never trusted, and rebuilt by the run.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -110,11 +108,7 @@ pub fn context(target: (u32, u32), interpreters: &[crate::interpreter::Interpret
     field(MAGIC);
     field(env!("CARGO_PKG_VERSION").as_bytes());
     // The checker is compiled in: another build of the same version may judge differently.
-    let binary = std::env::current_exe().and_then(fs_err::metadata).map(|metadata| Stamp::of(&metadata));
-    match binary {
-        Ok(stamp) => field(format!("{} {}", stamp.size, stamp.modified).as_bytes()),
-        Err(_) => field(b"unknown binary"),
-    }
+    field(build_identity().as_bytes());
     field(format!("{}.{}", target.0, target.1).as_bytes());
     let mut described: Vec<String> = interpreters
         .iter()
@@ -128,6 +122,17 @@ pub fn context(target: (u32, u32), interpreters: &[crate::interpreter::Interpret
         field(interpreter.as_bytes());
     }
     hasher.finalize().into()
+}
+
+/// This very build of pycache-guard: its version and its binary's size and
+/// modification time. What a state file concluded with one build is not
+/// trusted by another.
+pub fn build_identity() -> String {
+    let binary = std::env::current_exe().and_then(fs_err::metadata).map(|metadata| Stamp::of(&metadata));
+    match binary {
+        Ok(stamp) => format!("{} {} {}", env!("CARGO_PKG_VERSION"), stamp.size, stamp.modified),
+        Err(_) => format!("{} unknown binary", env!("CARGO_PKG_VERSION")),
+    }
 }
 
 /// How the cache file was found.
@@ -171,7 +176,7 @@ impl Cache {
     /// Loads the cache of the state folder `dir` for `context`; anything not
     /// trustworthy gives an empty cache saying why.
     pub fn load(git_dir: &Path, context: Digest) -> Cache {
-        match read_file(git_dir) {
+        match crate::state::read_bounded(git_dir, FILE_NAME, READ_LIMIT) {
             Ok(None) => Cache::empty(context, Found::Missing),
             Ok(Some(data)) => match parse(&data, context) {
                 Ok(cache) => cache,
@@ -213,7 +218,7 @@ impl Cache {
         if run.stamps.is_empty() && run.verdicts.is_empty() && self.found == Found::Trusted {
             return Ok(false);
         }
-        write_file(git_dir, &self.render(run))?;
+        crate::state::replace(git_dir, FILE_NAME, &self.render(run))?;
         Ok(true)
     }
 
@@ -294,50 +299,6 @@ impl Learned {
     }
 }
 
-fn read_file(git_dir: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let state = crate::state::dir(git_dir);
-    let dir = match crate::safe_fs::Dir::open_beneath(git_dir, &state) {
-        Ok(dir) => dir,
-        Err(crate::safe_fs::SafeError::Missing(_)) => return Ok(None),
-        Err(error) => return Err(std::io::Error::other(error.to_string())),
-    };
-    let file = match dir.open_file(OsStr::new(FILE_NAME)) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let mut data = Vec::new();
-    file.take(READ_LIMIT + 1).read_to_end(&mut data)?;
-    if data.len() as u64 > READ_LIMIT {
-        return Err(std::io::Error::other(format!("larger than {} MiB", READ_LIMIT >> 20)));
-    }
-    Ok(Some(data))
-}
-
-fn write_file(git_dir: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = crate::safe_fs::Dir::create_beneath(git_dir, &crate::state::dir(git_dir))
-        .map_err(|error| std::io::Error::other(error.to_string()))?;
-    let temporary = format!("{FILE_NAME}.{}.{}.tmp", std::process::id(), crate::record::now_nanos());
-    let temporary = OsStr::new(&temporary);
-    let written = dir.create_file(temporary).and_then(|mut file| {
-        file.write_all(data)?;
-        file.sync_data()
-    });
-    let renamed = written.and_then(|()| dir.rename(temporary, OsStr::new(FILE_NAME)));
-    if renamed.is_err() {
-        let _ = dir.remove_file(temporary);
-    }
-    renamed
-}
-
-const CHECKSUM_KEY: (u64, u64) = (0x7079_6361_6368_6567, 0x7561_7264_7665_7264);
-
-fn checksum(data: &[u8]) -> [u8; 16] {
-    let mut hasher = SipHasher13::new_with_keys(CHECKSUM_KEY.0, CHECKSUM_KEY.1);
-    std::hash::Hasher::write(&mut hasher, data);
-    hasher.finish128().as_u128().to_le_bytes()
-}
-
 /// Layout (little-endian): magic, context, key, verdict count, stamp count,
 /// verdicts (digest, kind 0 or 1, and for 1: line, column, message length,
 /// message), stamps (key, verdict number), checksum of all before it.
@@ -366,7 +327,7 @@ fn encode(context: Digest, key: (u64, u64), verdicts: &[(&Digest, &Verdict)], st
         out.extend_from_slice(&stamp.to_le_bytes());
         out.extend_from_slice(&at.to_le_bytes());
     }
-    let sum = checksum(&out);
+    let sum = crate::state::checksum(&out);
     out.extend_from_slice(&sum);
     out
 }
@@ -404,7 +365,7 @@ fn parse(data: &[u8], context: Digest) -> Result<Cache, &'static str> {
         return Err("it is not in this version's format");
     }
     let (body, sum) = data.split_at(data.len() - 16);
-    if checksum(body) != sum {
+    if crate::state::checksum(body) != sum {
         return Err("its checksum does not match (truncated or corrupt)");
     }
     let mut reader = Reader { data: &body[MAGIC.len()..] };

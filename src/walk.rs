@@ -47,12 +47,21 @@ pub struct Entry {
     pub is_link: bool,
     /// Bytes on disk (of the link itself for a link).
     pub size: u64,
+    /// Its `lstat` as the walk saw it.
+    pub stamp: crate::source::Stamp,
 }
 
 impl Entry {
     /// The entry `name`, of the kind and size `meta` (not following a link) says.
     fn new(name: OsString, meta: &std::fs::Metadata) -> Entry {
-        Entry { name, is_file: meta.is_file(), is_dir: meta.is_dir(), is_link: meta.is_symlink(), size: meta.len() }
+        Entry {
+            name,
+            is_file: meta.is_file(),
+            is_dir: meta.is_dir(),
+            is_link: meta.is_symlink(),
+            size: meta.len(),
+            stamp: crate::source::Stamp::of(meta),
+        }
     }
 }
 

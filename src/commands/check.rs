@@ -40,6 +40,8 @@ struct Gathered {
     store: Option<StoreStats>,
     /// How the syntax check used the verdict cache, when it ran.
     verdicts: Option<VerdictReport>,
+    /// What `-v` says about the caches remembered as current.
+    fresh: Vec<String>,
 }
 
 /// The store's line of `--stats`.
@@ -203,7 +205,7 @@ pub fn run(context: &Context, args: &CheckArgs) -> Result<ExitStatus> {
         Format::Json => print_json(context, &scope, &gathered, args.stats)?,
         Format::Github => print_github(context, &scope, &gathered),
     }
-    for line in gathered.verdicts.iter().flat_map(VerdictReport::lines) {
+    for line in gathered.verdicts.iter().flat_map(VerdictReport::lines).chain(gathered.fresh.iter().cloned()) {
         context.printer.verbose(crate::display::sanitize_text(&line));
     }
     for (path, message) in &gathered.skipped {
@@ -237,6 +239,8 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
             Visible::Listing(scope.repo.visible_files_started())
         }
     });
+    // Where git runs hooks from is git's answer, asked while the disk is walked.
+    let hooks = scope.wants(FindingId::HooksMissing).then(|| scope.repo.hooks_facts_started());
     // The syntax check (one `lstat` per tracked source when its verdicts are
     // cached) runs beside the walk for caches: each alone is about half of
     // what `git status` costs on a large tree.
@@ -282,8 +286,9 @@ fn gather(scope: &Scope<'_>, syntax: bool) -> Result<Gathered> {
     if let Some(visible) = visible {
         out.findings.extend(gitignore_findings(scope, visible)?);
     }
-    if scope.wants(FindingId::HooksMissing) {
-        match super::install::hooks_dir_git_runs(scope.repo, &scope.workdir) {
+    if let Some(hooks) = hooks {
+        let facts = hooks.wait().map_err(anyhow::Error::from);
+        match facts.and_then(|facts| super::install::hooks_dir_of(facts, &scope.workdir)) {
             Ok(hooks) => out.findings.extend(check::hooks_missing(&scope.workdir, &hooks)),
             // A `core.hooksPath` git runs no hook from: whatever is installed, none runs.
             Err(error) => {
@@ -404,6 +409,7 @@ fn gitignore_findings(scope: &Scope<'_>, visible: Vec<Vec<u8>>) -> Result<Vec<Fi
 /// Walks the work tree for bytecode and, when `judge`, judges what it
 /// finds. Gives back what the walk met, for the ignore-rule check.
 fn gather_disk(scope: &Scope<'_>, judge: bool, out: &mut Gathered) -> check::Inventory {
+    let began = crate::record::file_clock_nanos();
     let roots: Vec<PathBuf> = if scope.prefixes.is_empty() {
         vec![scope.workdir.clone()]
     } else {
@@ -420,7 +426,18 @@ fn gather_disk(scope: &Scope<'_>, judge: bool, out: &mut Gathered) -> check::Inv
     if judge {
         let tags: Vec<String> =
             scope.interpreters.iter().map(|interpreter| interpreter.info.cache_tag.clone()).collect();
-        let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &tags);
+        // What a cache's verdict depends on is all in the files' stamps: an
+        // earlier run's verdict is reused for a cache and source that did not change.
+        let git_dir = scope.repo.git_dir();
+        let fresh = scope.wants(FindingId::StaleBytecode).then(|| crate::freshness::Fresh::load(git_dir, began));
+        let staleness = check::Staleness { tags: &tags, fresh: fresh.as_ref() };
+        let disk = check::judge_disk(&inventory, &scope.workdir, &scope.index, &staleness);
+        if let Some(fresh) = fresh {
+            out.fresh.push(fresh.summary());
+            if let Err(error) = fresh.save(git_dir, scope.prefixes.is_empty()) {
+                out.fresh.push(format!("current caches not remembered: {error}"));
+            }
+        }
         out.findings.extend(
             disk.findings.into_iter().filter(|finding| scope.wants(finding.id) && finding_within(scope, finding)),
         );

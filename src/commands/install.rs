@@ -84,7 +84,12 @@ fn tracked_hook(repo: &Repo, workdir: &Path, hooks_dir: &Path) -> Option<std::pa
 /// be files a commit could add and git cannot start them (it looks a bare
 /// `pre-commit` up on `PATH` and fails the commit).
 pub(super) fn hooks_dir_git_runs(repo: &Repo, workdir: &Path) -> Result<std::path::PathBuf> {
-    let configured = repo.config_with_scope("core.hooksPath")?;
+    hooks_dir_of(repo.hooks_facts()?, workdir)
+}
+
+/// [`hooks_dir_git_runs`] from what git said.
+pub(super) fn hooks_dir_of(facts: crate::git::HooksFacts, workdir: &Path) -> Result<std::path::PathBuf> {
+    let crate::git::HooksFacts { configured, hooks_dir } = facts;
     if let Some((scope, value)) = &configured
         && value.is_empty()
     {
@@ -96,7 +101,7 @@ pub(super) fn hooks_dir_git_runs(repo: &Repo, workdir: &Path) -> Result<std::pat
         )
         .into());
     }
-    let hooks_dir = repo.hooks_dir()?;
+    let hooks_dir = hooks_dir?;
     let top = |path: &Path| path.canonicalize().unwrap_or_else(|_| crate::paths::normalize(path));
     if let Some((scope, value)) = &configured
         && top(&hooks_dir) == top(workdir)
