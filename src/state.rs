@@ -1,7 +1,10 @@
 //! What pycache-guard keeps in the repository folder (`.git/pycache-guard/`):
 //! the interpreter cache, the rebuild lock, the journal of rebuilds in
-//! progress (`pending`) and the rebuild log. (The record and the handled
-//! note are [`crate::record`]'s, the store [`crate::store`]'s.)
+//! progress (`pending`) and the rebuild log, and the bounded reader and
+//! atomic writer of its files. (The record and the handled note are
+//! [`crate::record`]'s, the store [`crate::store`]'s, `check`'s verdicts
+//! [`crate::verdict`]'s and the caches it found current
+//! [`crate::freshness`]'s.)
 //!
 //! The lock is an `flock` on `rebuild.lock`. A hook that hands its compiling
 //! to a background rebuild hands the lock over with it: the detached child
@@ -66,7 +69,8 @@ pub fn read_bounded(git_dir: &Path, name: &str, limit: u64) -> std::io::Result<O
 pub fn replace(git_dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
     let dir = crate::safe_fs::Dir::create_beneath(git_dir, &dir(git_dir))
         .map_err(|error| std::io::Error::other(error.to_string()))?;
-    let temporary = format!("{name}.{}.{}.tmp", std::process::id(), crate::record::now_nanos());
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+    let temporary = format!("{name}.{}.{nanos}.tmp", std::process::id());
     let temporary = OsStr::new(&temporary);
     let written = dir.create_file(temporary).and_then(|mut file| {
         file.write_all(data)?;

@@ -596,3 +596,48 @@ fn a_work_tree_holding_pyvenv_cfg_at_the_top_is_still_walked() {
         .collect();
     assert!(orphans.iter().any(|path| path.ends_with("m.cpython-312.pyc")), "{orphans:?}\n{}", run.stderr);
 }
+
+/// `check PATH` reads no cache through a link on the way to PATH, as the
+/// whole-tree walk never follows one (found by attack 6): neither a PATH that
+/// is a link to a folder elsewhere nor one below such a link.
+#[test]
+fn check_of_a_path_through_a_link_reads_nothing_beyond_the_link() {
+    let env = TestEnv::new();
+    env.write("a.py", "A = 1\n");
+    env.commit_all("base");
+    let outside = env.root().join("outside");
+    std::fs::create_dir_all(outside.join("sub/__pycache__")).unwrap();
+    std::fs::write(outside.join("sub/__pycache__/gone.cpython-312.pyc"), "orphan").unwrap();
+    std::fs::write(outside.join("sub/gone.pyc"), "shadowing").unwrap();
+    std::os::unix::fs::symlink(&outside, env.repo.join("ext")).unwrap();
+    std::os::unix::fs::symlink(outside.join("sub"), env.repo.join("sublink")).unwrap();
+    for path in ["ext", "ext/sub", "sublink"] {
+        let run = env.run(&[
+            "check",
+            "--no-syntax",
+            "--select",
+            "orphan-bytecode",
+            "--select",
+            "shadowing-bytecode",
+            "--format",
+            "json",
+            path,
+        ]);
+        assert!(!run.stdout.contains("gone"), "{path}: a cache beyond a link was read: {}", run.stdout);
+    }
+    // The same folders, reached without a link, are reported.
+    std::fs::remove_file(env.repo.join("ext")).unwrap();
+    std::fs::rename(&outside, env.repo.join("ext")).unwrap();
+    let run = env.run(&[
+        "check",
+        "--no-syntax",
+        "--select",
+        "orphan-bytecode",
+        "--select",
+        "shadowing-bytecode",
+        "--format",
+        "json",
+        "ext/sub",
+    ]);
+    assert!(run.stdout.contains("gone.cpython-312.pyc") && run.stdout.contains("gone.pyc"), "{}", run.stdout);
+}

@@ -334,6 +334,13 @@ fn check_reports_the_hooks_missing_where_git_cannot_run_them() {
     let found = finding(&env);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("`core.hooksPath` is `.`"), "{found:?}");
+    // A folder git cannot resolve at all (found by attack 6): git runs no hook either.
+    for unresolvable in ["./", ".//"] {
+        env.git(&["config", "core.hooksPath", unresolvable]);
+        let found = finding(&env);
+        assert_eq!(found.len(), 1, "{unresolvable}: {found:?}");
+        assert!(found[0].contains(&format!("`core.hooksPath` is `{unresolvable}`")), "{found:?}");
+    }
 }
 
 /// What an install of an older version left for `reference-transaction`:

@@ -417,7 +417,8 @@ fn gather_disk(scope: &Scope<'_>, judge: bool, out: &mut Gathered) -> check::Inv
             .prefixes
             .iter()
             .map(|prefix| crate::paths::in_workdir(&scope.workdir, prefix))
-            .filter(|path| path.is_dir())
+            // Reached from the work tree without a link on the way, as the whole-tree walk reaches it.
+            .filter(|path| path.is_dir() && crate::safe_fs::Dir::open_beneath(&scope.workdir, path).is_ok())
             .collect()
     };
     let options = crate::walk::Options { roots, include_venvs: false, threads: threads_available() };

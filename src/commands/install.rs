@@ -101,7 +101,18 @@ pub(super) fn hooks_dir_of(facts: crate::git::HooksFacts, workdir: &Path) -> Res
         )
         .into());
     }
-    let hooks_dir = hooks_dir?;
+    let hooks_dir = match (hooks_dir, &configured) {
+        (Ok(dir), _) => dir,
+        // git itself cannot resolve the configured folder (`./`): it runs no hook.
+        (Err(error), Some((scope, value))) => {
+            return Err(Refusal::new(
+                format!("`core.hooksPath` is `{value}` in your {scope} git config, a folder git cannot resolve ({error}), so git runs no hook"),
+                format!("set it to a folder of its own with `git config --{scope} core.hooksPath <folder>`, or unset it, then run `pycache-guard install` again"),
+            )
+            .into());
+        }
+        (Err(error), None) => return Err(error.into()),
+    };
     let top = |path: &Path| path.canonicalize().unwrap_or_else(|_| crate::paths::normalize(path));
     if let Some((scope, value)) = &configured
         && top(&hooks_dir) == top(workdir)
