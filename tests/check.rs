@@ -611,33 +611,17 @@ fn check_of_a_path_through_a_link_reads_nothing_beyond_the_link() {
     std::fs::write(outside.join("sub/gone.pyc"), "shadowing").unwrap();
     std::os::unix::fs::symlink(&outside, env.repo.join("ext")).unwrap();
     std::os::unix::fs::symlink(outside.join("sub"), env.repo.join("sublink")).unwrap();
+    let disk = |path: &str| {
+        let select = ["--select", "orphan-bytecode", "--select", "shadowing-bytecode"];
+        env.run(&[&["check", "--no-syntax", "--format", "json"][..], &select, &[path]].concat())
+    };
     for path in ["ext", "ext/sub", "sublink"] {
-        let run = env.run(&[
-            "check",
-            "--no-syntax",
-            "--select",
-            "orphan-bytecode",
-            "--select",
-            "shadowing-bytecode",
-            "--format",
-            "json",
-            path,
-        ]);
+        let run = disk(path);
         assert!(!run.stdout.contains("gone"), "{path}: a cache beyond a link was read: {}", run.stdout);
     }
     // The same folders, reached without a link, are reported.
     std::fs::remove_file(env.repo.join("ext")).unwrap();
     std::fs::rename(&outside, env.repo.join("ext")).unwrap();
-    let run = env.run(&[
-        "check",
-        "--no-syntax",
-        "--select",
-        "orphan-bytecode",
-        "--select",
-        "shadowing-bytecode",
-        "--format",
-        "json",
-        "ext/sub",
-    ]);
+    let run = disk("ext/sub");
     assert!(run.stdout.contains("gone.cpython-312.pyc") && run.stdout.contains("gone.pyc"), "{}", run.stdout);
 }

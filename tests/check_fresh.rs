@@ -174,17 +174,8 @@ fn a_corrupt_foreign_linked_or_fifo_memory_is_discarded_never_trusted_or_followe
     let env = warm_repository();
     let path = env.repo.join(".git/pycache-guard/fresh-caches");
     let good = std::fs::read(&path).unwrap();
-    let mut flipped = good.clone();
-    // Inside the first key (after the 48-byte header): only the checksum can tell.
-    flipped[48 + 3] ^= 1;
-    let mut foreign = good.clone();
-    foreign[7] = foreign[7].wrapping_add(1);
-    let cases: [(&str, Vec<u8>); 4] = [
-        ("truncated", good[..good.len() - 1].to_vec()),
-        ("flipped", flipped),
-        ("another format version", foreign),
-        ("empty", Vec::new()),
-    ];
+    // One bit inside the first key, after the 48-byte header.
+    let cases = common::damaged_state_files(&good, 48 + 3);
     for (why, bytes) in cases {
         std::fs::write(&path, bytes).unwrap();
         assert_discarded(&env, why);

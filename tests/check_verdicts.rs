@@ -154,18 +154,8 @@ fn a_corrupt_truncated_or_foreign_verdict_file_is_discarded() {
     let (env, _) = warm_repository(python::default());
     let path = verdict_file(&env);
     let good = std::fs::read(&path).unwrap();
-    let mut flipped = good.clone();
-    // Inside the first verdict's digest (after the 72-byte header): the
-    // file still parses, only its checksum can tell.
-    flipped[72 + 5] ^= 1;
-    let mut foreign = good.clone();
-    foreign[7] = foreign[7].wrapping_add(1);
-    let cases: [(&str, Vec<u8>); 4] = [
-        ("truncated", good[..good.len() - 1].to_vec()),
-        ("flipped", flipped),
-        ("another format version", foreign),
-        ("empty", Vec::new()),
-    ];
+    // One bit inside the first verdict's digest, after the 72-byte header.
+    let cases = common::damaged_state_files(&good, 72 + 5);
     for (why, bytes) in cases {
         std::fs::write(&path, bytes).unwrap();
         assert_discarded(&env, why);

@@ -341,3 +341,21 @@ impl TestEnv {
         run
     }
 }
+
+/// The ways a state file of `good`'s bytes arrives damaged, each named: cut
+/// short, one bit flipped at `inside` (within an entry, where only the
+/// checksum can tell), another format version (the magic's last byte), and
+/// empty. Each must be discarded, never trusted.
+#[allow(dead_code, reason = "shared by the test files of the state folder's caches")]
+pub fn damaged_state_files(good: &[u8], inside: usize) -> [(&'static str, Vec<u8>); 4] {
+    let mut flipped = good.to_vec();
+    flipped[inside] ^= 1;
+    let mut foreign = good.to_vec();
+    foreign[7] = foreign[7].wrapping_add(1);
+    [
+        ("truncated", good[..good.len() - 1].to_vec()),
+        ("flipped", flipped),
+        ("another format version", foreign),
+        ("empty", Vec::new()),
+    ]
+}
