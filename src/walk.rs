@@ -370,12 +370,19 @@ impl Walker<'_> {
     /// in the open folder `dir` when there is one.
     fn file(&self, path: &Path, dir: Option<&rustix::fs::Dir>, name: &[u8]) {
         if artifact::legacy_stem(name).is_some() {
-            let size = match dir.and_then(|dir| dir.fd().ok()) {
+            let stat = match dir.and_then(|dir| dir.fd().ok()) {
                 Some(fd) => rustix::fs::statat(fd, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW)
-                    .map_or(0, |stat| u64::try_from(stat.st_size).unwrap_or(0)),
-                None => fs_err::symlink_metadata(path).map_or(0, |meta| meta.len()),
+                    .map(|stat| (FileType::from_raw_mode(stat.st_mode), u64::try_from(stat.st_size).unwrap_or(0))),
+                None => rustix::fs::lstat(path)
+                    .map(|stat| (FileType::from_raw_mode(stat.st_mode), u64::try_from(stat.st_size).unwrap_or(0))),
             };
-            self.visitor.legacy(path, size);
+            // Python imports a file (or a link to one); a FIFO, device or
+            // socket is nothing it loads, and nothing git shows (attack 7).
+            match stat {
+                Ok((FileType::RegularFile | FileType::Symlink, size)) => self.visitor.legacy(path, size),
+                Ok(_) => {}
+                Err(_) => self.visitor.legacy(path, 0),
+            }
         } else if name == b".gitignore" || artifact::is_bytecode_path(name) {
             self.visitor.listed(path);
         }

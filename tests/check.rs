@@ -625,3 +625,19 @@ fn check_of_a_path_through_a_link_reads_nothing_beyond_the_link() {
     let run = disk("ext/sub");
     assert!(run.stdout.contains("gone.cpython-312.pyc") && run.stdout.contains("gone.pyc"), "{}", run.stdout);
 }
+
+/// A FIFO or device named like legacy bytecode is nothing Python imports and
+/// nothing git shows: no finding, never opened (found by attack 7).
+#[test]
+fn a_fifo_or_device_named_like_legacy_bytecode_is_not_shadowing_bytecode() {
+    let env = TestEnv::new();
+    env.write("a.py", "A = 1\n");
+    env.commit_all("base");
+    assert!(std::process::Command::new("mkfifo").arg(env.repo.join("gone.pyc")).status().unwrap().success());
+    env.write("real.pyc", "sourceless");
+    let (run, killed) =
+        env.run_or_kill(&["check", "--no-syntax", "--select", "shadowing-bytecode", "--format", "json"]);
+    assert!(!killed, "check opened the FIFO");
+    assert!(!run.stdout.contains("gone.pyc"), "{}", run.stdout);
+    assert!(run.stdout.contains("real.pyc"), "a regular sourceless file is still reported: {}", run.stdout);
+}
